@@ -1,0 +1,55 @@
+//! The one error enum the apps see. Kotlin gets `SharePayException` with a
+//! subclass per variant, Swift gets `SharePayError`. Each variant's `reason`
+//! is safe to show and never contains a secret. The field is not called
+//! `message` because Kotlin's `Throwable` already has a `message` property.
+
+use sharepay_client::ClientError;
+
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum SharePayError {
+    #[error("{reason}")]
+    InvalidInput { reason: String },
+    #[error("{reason}")]
+    Unauthorized { reason: String },
+    #[error("{reason}")]
+    PinMismatch { reason: String },
+    #[error("{reason}")]
+    Network { reason: String },
+    #[error("server returned {status}: {reason}")]
+    Server { status: u16, reason: String },
+    #[error("{reason}")]
+    KeyWrapping { reason: String },
+    #[error("{reason}")]
+    WrongKey { reason: String },
+    #[error("{reason}")]
+    Storage { reason: String },
+}
+
+impl From<ClientError> for SharePayError {
+    fn from(error: ClientError) -> Self {
+        let reason = error.to_string();
+        match error {
+            ClientError::InvalidInput(_) => Self::InvalidInput { reason },
+            ClientError::Unauthorized(_) => Self::Unauthorized { reason },
+            ClientError::PinMismatch => Self::PinMismatch { reason },
+            ClientError::Network(_) => Self::Network { reason },
+            ClientError::Server { status, message } => Self::Server {
+                status,
+                reason: message,
+            },
+            ClientError::KeyWrapping(_) => Self::KeyWrapping { reason },
+            ClientError::WrongKey => Self::WrongKey { reason },
+            ClientError::Storage(_) => Self::Storage { reason },
+        }
+    }
+}
+
+/// An exception thrown by a foreign implementation that is not a
+/// `SharePayError` arrives here instead of panicking.
+impl From<uniffi::UnexpectedUniFFICallbackError> for SharePayError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::KeyWrapping {
+            reason: format!("the platform callback failed: {}", error.reason),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The one error type of the phone core. Messages are safe to show to a
+//! user: they never contain a secret, a token or a server's internal detail.
+
+/// Failures a shell can act on, one variant per thing to do about them.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// An argument or a request field was rejected; the message names it.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The server rejected the credentials or the session.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The server's certificate chained to a trusted CA, but its key matched
+    /// none of the configured pins.
+    #[error("the server's key matches none of the pinned keys; the connection was refused")]
+    PinMismatch,
+    /// The server could not be reached, or TLS failed for another reason.
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    /// The server answered with an error status.
+    #[error("the server returned {status}: {message}")]
+    Server { status: u16, message: String },
+    /// The platform's key wrapper failed to wrap or unwrap the store key.
+    #[error("the platform key store failed: {0}")]
+    KeyWrapping(String),
+    /// The unwrapped key does not open the local store. Nothing was deleted.
+    #[error("the local store cannot be opened with this device's key; no data was deleted")]
+    WrongKey,
+    /// The local store failed for a reason other than its key.
+    #[error("the local store failed: {0}")]
+    Storage(String),
+}
+
+impl From<rusqlite::Error> for ClientError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Storage(error.to_string())
+    }
+}

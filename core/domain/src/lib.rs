@@ -1,0 +1,18 @@
+//! Rules that the phone and the server must agree on, to the minor unit.
+//!
+//! - [`money`]: amounts in minor units with ISO 4217 currencies.
+//! - [`split`]: dividing a bill among household members.
+//! - [`meter`]: consumption between meter readings, prorated to bill periods.
+//! - [`authz`]: roles, the permission matrix and `authorize`.
+//! - [`password`]: the password policy.
+//! - [`wire`]: JSON request and response bodies with per-field validation.
+//!
+//! This crate does no I/O and depends on no crate that does.
+
+pub mod authz;
+pub mod ids;
+pub mod meter;
+pub mod money;
+pub mod password;
+pub mod split;
+pub mod wire;

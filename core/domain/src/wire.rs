@@ -1,0 +1,122 @@
+//! Request and response bodies of the `/v1/` JSON API, shared by the server
+//! and the phone core so both sides parse the same shapes.
+//!
+//! Requests deny unknown fields: a misspelt field is an error, not a silent
+//! default. Nothing here holds a secret in a `Debug`-printable form.
+
+pub mod money;
+pub mod split;
+pub mod validation;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /v1/auth/register`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+}
+
+impl fmt::Debug for RegisterRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegisterRequest")
+            .field("email", &"[redacted]")
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Body of `POST /v1/auth/login`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// Device fingerprint computed by the phone core, if the caller has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_fingerprint: Option<String>,
+}
+
+impl fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &"[redacted]")
+            .field("password", &"[redacted]")
+            .field("device_fingerprint", &self.device_fingerprint)
+            .finish()
+    }
+}
+
+/// Response of a successful login or refresh.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: u64,
+    pub refresh_token: String,
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Response of `POST /v1/auth/register`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterResponse {
+    pub user_id: String,
+}
+
+/// Response of `GET /v1/me`: the signed-in user's own profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeResponse {
+    pub user_id: String,
+    pub email: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// Response of `GET /v1/health`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthResponse {
+    pub status: String,
+    pub version: String,
+}
+
+/// One offending field of an `invalid-input` problem.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// JSON path of the field, such as `email` or `members[2].share`.
+    pub field: String,
+    pub message: String,
+}
+
+/// RFC 9457 problem details, as every error response carries them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A stable slug such as `invalid-input` or `unauthorized`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
