@@ -40,7 +40,7 @@ struct RootView: View {
         case .readings:
             ReadingsView(model: ReadingsModel(repository: model.readings))
         case .sessions:
-            SessionsView(model: SessionsModel(repository: model.sessions))
+            SessionsView(model: SessionsModel(repository: model.sessions, auth: model.auth))
         }
     }
 }

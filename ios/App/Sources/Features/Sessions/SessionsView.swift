@@ -2,7 +2,8 @@ import Observation
 import SharePayKit
 import SwiftUI
 
-/// The user's sessions on every device, revoking them, and signing out here.
+/// The user's sessions on every device, revoking them, adding a passkey, and
+/// signing out here.
 @MainActor
 @Observable
 final class SessionsModel {
@@ -11,11 +12,14 @@ final class SessionsModel {
     var sessions: LoadState<[SessionInfo]> = .loading
     var actionError: Error?
     var signedOut = false
+    var passkeyAdded = false
 
     private let repository: SessionRepository
+    private let auth: AuthRepository
 
-    init(repository: SessionRepository) {
+    init(repository: SessionRepository, auth: AuthRepository) {
         self.repository = repository
+        self.auth = auth
         thisDevice = repository.thisDevice()
     }
 
@@ -28,6 +32,21 @@ final class SessionsModel {
         do {
             try await repository.revokeSession(id: session.id)
             await load()
+        } catch {
+            actionError = error
+        }
+    }
+
+    func addPasskey() async {
+        guard let window = keyWindow() else { return }
+        actionError = nil
+        do {
+            let authorizer = PasskeyAuthorizer(anchor: window)
+            let response = try await authorizer.register(requestJSON: try await auth.passkeyRegistrationRequest())
+            try await auth.finishPasskeyRegistration(responseJSON: response)
+            passkeyAdded = true
+        } catch is CancellationError {
+            return
         } catch {
             actionError = error
         }
@@ -79,6 +98,7 @@ struct SessionsView: View {
                 if let error = model.actionError {
                     ErrorText(error: error)
                 }
+                Button(model.passkeyAdded ? "Passkey added" : "Add a passkey") { Task { await model.addPasskey() } }
                 Button("Sign out of this device", role: .destructive) { Task { await model.signOut() } }
             }
         }

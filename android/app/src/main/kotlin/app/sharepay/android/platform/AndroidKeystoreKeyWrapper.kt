@@ -31,7 +31,7 @@ class AndroidKeystoreKeyWrapper(private val alias: String = DEFAULT_ALIAS) : Key
 
     override fun wrapKey(key: ByteArray): ByteArray = keystoreCall("wrapping") {
         val cipher = Cipher.getInstance(TRANSFORMATION)
-        cipher.init(Cipher.ENCRYPT_MODE, loadKey() ?: createKey())
+        cipher.init(Cipher.ENCRYPT_MODE, loadOrCreateKey())
         cipher.updateAAD(ASSOCIATED_DATA)
         cipher.iv + cipher.doFinal(key)
     }
@@ -59,7 +59,10 @@ class AndroidKeystoreKeyWrapper(private val alias: String = DEFAULT_ALIAS) : Key
         return keyStore.getKey(alias, null) as SecretKey?
     }
 
-    private fun createKey(): SecretKey = try {
+    // Synchronized because two concurrent first calls would each generate a key under the same
+    // alias, and the second would replace the key that wrapped the first call's blob.
+    @Synchronized
+    private fun loadOrCreateKey(): SecretKey = loadKey() ?: try {
         generateKey(strongBox = true)
     } catch (e: StrongBoxUnavailableException) {
         generateKey(strongBox = false)

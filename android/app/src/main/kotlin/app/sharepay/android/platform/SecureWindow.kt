@@ -1,10 +1,9 @@
 package app.sharepay.android.platform
 
-import android.app.Activity
 import android.view.WindowManager
+import androidx.activity.compose.LocalActivity
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.DisposableEffect
-import androidx.compose.ui.platform.LocalContext
 
 /**
  * Sets `FLAG_SECURE` on the window while the calling screen is shown, so that screenshots,
@@ -12,7 +11,7 @@ import androidx.compose.ui.platform.LocalContext
  */
 @Composable
 fun SecureWindow() {
-    val activity = LocalContext.current as? Activity ?: return
+    val activity = LocalActivity.current ?: return
     DisposableEffect(activity) {
         activity.window.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
         onDispose {

@@ -35,6 +35,7 @@ import app.sharepay.android.ui.readings.ReadingsViewModel
 import app.sharepay.android.ui.sessions.SessionsScreen
 import app.sharepay.android.ui.sessions.SessionsViewModel
 import app.sharepay.sdk.SessionEvent
+import kotlinx.coroutines.flow.catch
 
 /** Route names and their arguments. */
 private object Routes {
@@ -60,10 +61,14 @@ private object Routes {
 @Composable
 fun SharePayNavHost(container: AppContainer, navController: NavHostController = rememberNavController()) {
     // A revoked or expired session sends the user back to login from any screen.
+    // If the client cannot open, every screen's own call reports why, so the failure is not
+    // shown a second time here.
     LaunchedEffect(container) {
-        container.sessionEvents.collect { event ->
-            if (event is SessionEvent.SessionEnded) navController.showLogin()
-        }
+        container.sessionEvents
+            .catch { }
+            .collect { event ->
+                if (event is SessionEvent.SessionEnded) navController.showLogin()
+            }
     }
 
     NavHost(navController, startDestination = Routes.LOGIN) {
@@ -133,7 +138,7 @@ fun SharePayNavHost(container: AppContainer, navController: NavHostController = 
         }
         composable(Routes.SESSIONS) {
             SessionsScreen(
-                viewModel { SessionsViewModel(container.sessionRepository) },
+                viewModel { SessionsViewModel(container.sessionRepository, container.authRepository) },
                 onSignedOut = { navController.showLogin() },
             )
         }

@@ -1,9 +1,11 @@
 package app.sharepay.android.ui.sessions
 
+import androidx.activity.compose.LocalActivity
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.material3.Button
 import androidx.compose.material3.ListItem
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedCard
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
@@ -12,6 +14,7 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.sharepay.android.platform.Passkeys
 import app.sharepay.android.ui.ErrorText
 import app.sharepay.android.ui.LoadStateContent
 import app.sharepay.android.ui.SharePayScreen
@@ -19,6 +22,7 @@ import app.sharepay.android.ui.SharePayScreen
 @Composable
 fun SessionsScreen(viewModel: SessionsViewModel, onSignedOut: () -> Unit) {
     val state by viewModel.state.collectAsStateWithLifecycle()
+    val activity = LocalActivity.current
 
     LaunchedEffect(state.signedOut) {
         if (state.signedOut) onSignedOut()
@@ -46,6 +50,11 @@ fun SessionsScreen(viewModel: SessionsViewModel, onSignedOut: () -> Unit) {
                         },
                     )
                 }
+            }
+        }
+        if (activity != null) {
+            OutlinedButton(onClick = { viewModel.addPasskey(Passkeys(activity)) }, modifier = Modifier.fillMaxWidth()) {
+                Text(if (state.passkeyAdded) "Passkey added" else "Add a passkey")
             }
         }
         state.actionError?.let { ErrorText(it) }
