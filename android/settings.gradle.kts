@@ -1,5 +1,5 @@
-// Gradle build of the SharePay Android side. Only the JVM SDK module exists so
-// far; the app module comes later.
+// Gradle build of the SharePay Android side: `sdk` is the Kotlin/JVM library
+// over the UniFFI bindings, `app` the Compose app that packages it.
 pluginManagement {
     repositories {
         google()
@@ -19,3 +19,4 @@ dependencyResolutionManagement {
 rootProject.name = "sharepay-android"
 
 include(":sdk")
+include(":app")

@@ -27,10 +27,15 @@ cd "$repo_root"
 # compiles its own with the vendored-openssl feature.
 # macOS ships bash 3.2, where "${empty_array[@]}" fails under set -u, so the
 # release flag is appended rather than kept in a possibly empty array.
-cargo_flags=(-p sharepay-ffi --lib --features vendored-openssl)
+cargo_flags=(-p sharepay-ffi --features vendored-openssl)
 if [[ "$profile" == "release" ]]; then
     cargo_flags+=(--release)
 fi
+
+# The same minimum versions as Package.swift, so that the C code compiled for
+# SQLCipher and OpenSSL does not target a newer OS than the app links for.
+export IPHONEOS_DEPLOYMENT_TARGET=16.0
+export MACOSX_DEPLOYMENT_TARGET=13.0
 ios_device_target="aarch64-apple-ios"
 ios_simulator_targets=(aarch64-apple-ios-sim x86_64-apple-ios)
 macos_targets=(aarch64-apple-darwin x86_64-apple-darwin)
@@ -38,7 +43,7 @@ all_targets=("$ios_device_target" "${ios_simulator_targets[@]}" "${macos_targets
 
 rustup target add "${all_targets[@]}"
 for target in "${all_targets[@]}"; do
-    cargo build "${cargo_flags[@]}" --target "$target"
+    cargo build "${cargo_flags[@]}" --lib --target "$target"
 done
 
 static_library() {
@@ -46,10 +51,13 @@ static_library() {
 }
 
 # Swift bindings: uniffi-bindgen reads the interface from the library file
-# without loading it, and the interface is the same for every target.
-cargo run -q -p sharepay-ffi --features vendored-openssl --bin uniffi-bindgen -- \
+# without loading it, and the interface is the same for every target. It is
+# built for the Mac's own target triple, which is one of the macOS targets
+# above, so cargo reuses that build instead of compiling OpenSSL once more.
+host_target="$(rustc -vV | sed -n 's/^host: //p')"
+cargo run -q "${cargo_flags[@]}" --target "$host_target" --bin uniffi-bindgen -- \
     generate --no-format \
-    --library "$repo_root/target/aarch64-apple-darwin/$profile/libsharepay_ffi.dylib" \
+    --library "$repo_root/target/$host_target/$profile/libsharepay_ffi.dylib" \
     --language swift --out-dir "$generated_dir"
 
 # Each XCFramework slice gets the C header and the module map under a folder

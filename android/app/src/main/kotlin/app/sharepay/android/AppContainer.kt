@@ -1,0 +1,50 @@
+package app.sharepay.android
+
+import android.content.Context
+import app.sharepay.android.data.CoreAuthRepository
+import app.sharepay.android.data.CoreBillRepository
+import app.sharepay.android.data.CoreHouseholdRepository
+import app.sharepay.android.data.CorePaymentRepository
+import app.sharepay.android.data.CoreReadingRepository
+import app.sharepay.android.data.CoreSessionRepository
+import app.sharepay.android.platform.AndroidDeviceInfoProvider
+import app.sharepay.android.platform.AndroidKeystoreKeyWrapper
+import app.sharepay.sdk.SessionEvent
+import app.sharepay.sdk.SharePay
+import app.sharepay.sdk.SharePayConfig
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.emitAll
+import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
+
+/**
+ * The app's objects, created once per process. The SharePay client opens on first use, off the
+ * main thread, because opening reads the encrypted store and calls the Keystore.
+ */
+class AppContainer(context: Context) {
+
+    private val config = SharePayConfig(
+        baseUrl = BuildConfig.SHAREPAY_BASE_URL,
+        caCertificatePem = BuildConfig.SHAREPAY_CA_PEM,
+        spkiPins = BuildConfig.SHAREPAY_SPKI_PINS.split(',').map { it.trim() }.filter { it.isNotEmpty() },
+        dataDir = context.noBackupFilesDir.resolve("sharepay").absolutePath,
+    )
+    private val keyWrapper = AndroidKeystoreKeyWrapper()
+    private val openLock = Mutex()
+    private var client: SharePay? = null
+
+    suspend fun sharePay(): SharePay = openLock.withLock {
+        client ?: SharePay.open(config, keyWrapper).also { client = it }
+    }
+
+    val sessionEvents: Flow<SessionEvent> = flow { emitAll(sharePay().sessionEvents) }
+
+    val deviceInfoProvider = AndroidDeviceInfoProvider(context)
+    val authRepository = CoreAuthRepository(::sharePay)
+    val householdRepository = CoreHouseholdRepository(::sharePay)
+    val billRepository = CoreBillRepository(::sharePay)
+    val paymentRepository = CorePaymentRepository(::sharePay)
+    val readingRepository = CoreReadingRepository(::sharePay)
+    val sessionRepository = CoreSessionRepository(::sharePay, deviceInfoProvider)
+}

@@ -1,0 +1,53 @@
+package app.sharepay.android.ui
+
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Box
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.ColumnScope
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.verticalScroll
+import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.ExperimentalMaterial3Api
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Scaffold
+import androidx.compose.material3.Text
+import androidx.compose.material3.TopAppBar
+import androidx.compose.runtime.Composable
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.unit.dp
+
+/** Draws a screen with a title bar and a scrolling column of content. */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun SharePayScreen(title: String, content: @Composable ColumnScope.() -> Unit) {
+    Scaffold(topBar = { TopAppBar(title = { Text(title) }) }) { padding ->
+        Column(
+            modifier = Modifier
+                .padding(padding)
+                .padding(16.dp)
+                .verticalScroll(rememberScrollState()),
+            verticalArrangement = Arrangement.spacedBy(12.dp),
+            content = content,
+        )
+    }
+}
+
+/** Shows a spinner, the failure, or [content] for a [LoadState]. */
+@Composable
+fun <T> LoadStateContent(state: LoadState<T>, content: @Composable (T) -> Unit) {
+    when (state) {
+        LoadState.Loading -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) {
+            CircularProgressIndicator()
+        }
+        is LoadState.Failed -> ErrorText(state.error)
+        is LoadState.Loaded -> content(state.value)
+    }
+}
+
+@Composable
+fun ErrorText(error: Throwable) {
+    Text(errorMessage(error), color = MaterialTheme.colorScheme.error)
+}

@@ -1,0 +1,50 @@
+package app.sharepay.sdk
+
+import app.sharepay.ffi.SharePayException
+
+/**
+ * A failure of a SharePay call, one subclass per kind of failure the app handles differently.
+ *
+ * [reason] comes from the Rust core, is safe to show to the user and never contains a secret.
+ * The original [SharePayException] is kept as the cause for logs.
+ */
+sealed class SharePayError(val reason: String, cause: SharePayException) : Exception(reason, cause) {
+
+    /** The core rejected an input value, and [reason] names the field and the rule. */
+    class InvalidInput(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** Wrong credentials or an ended session, so the user must sign in again. */
+    class Unauthorized(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The server's key matches none of the configured SPKI pins, so nothing was sent. */
+    class PinMismatch(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The server could not be reached or the connection failed. Retrying may help. */
+    class Network(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The server returned an error with HTTP status code [status]. */
+    class Server(val status: Int, reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The platform keystore could not wrap or unwrap the store key. */
+    class KeyUnavailable(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The platform returned a store key that does not open the local store. */
+    class WrongDeviceKey(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The encrypted local store failed to read or write. */
+    class Storage(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    companion object {
+        /** Maps each variant of the generated exception to its typed error. */
+        fun from(exception: SharePayException): SharePayError = when (exception) {
+            is SharePayException.InvalidInput -> InvalidInput(exception.reason, exception)
+            is SharePayException.Unauthorized -> Unauthorized(exception.reason, exception)
+            is SharePayException.PinMismatch -> PinMismatch(exception.reason, exception)
+            is SharePayException.Network -> Network(exception.reason, exception)
+            is SharePayException.Server -> Server(exception.status.toInt(), exception.reason, exception)
+            is SharePayException.KeyWrapping -> KeyUnavailable(exception.reason, exception)
+            is SharePayException.WrongKey -> WrongDeviceKey(exception.reason, exception)
+            is SharePayException.Storage -> Storage(exception.reason, exception)
+        }
+    }
+}

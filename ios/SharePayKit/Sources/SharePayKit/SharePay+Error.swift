@@ -1,0 +1,51 @@
+import Foundation
+import SharePayFFI
+
+extension SharePay {
+    /// A failure of a SharePay call, one case per kind of failure the app
+    /// handles differently. Each `reason` comes from the Rust core, is safe to
+    /// show and never contains a secret.
+    public enum Error: Swift.Error, Equatable, LocalizedError {
+        /// The core rejected an input value, and `reason` names the field and the rule.
+        case invalidInput(reason: String)
+        /// Wrong credentials or an ended session, so the user must sign in again.
+        case unauthorized(reason: String)
+        /// The server's key matches none of the SPKI pins, so nothing was sent.
+        case pinMismatch(reason: String)
+        /// The server could not be reached or the connection failed.
+        case network(reason: String)
+        /// The server returned an error with HTTP status code `status`.
+        case server(status: Int, reason: String)
+        /// The Keychain could not wrap or unwrap the store key.
+        case keyUnavailable(reason: String)
+        /// The Keychain returned a store key that does not open the local store.
+        case wrongDeviceKey(reason: String)
+        /// The encrypted local store failed to read or write.
+        case storage(reason: String)
+
+        /// Maps each case of the generated error to its typed case.
+        public init(_ error: SharePayError) {
+            switch error {
+            case let .InvalidInput(reason): self = .invalidInput(reason: reason)
+            case let .Unauthorized(reason): self = .unauthorized(reason: reason)
+            case let .PinMismatch(reason): self = .pinMismatch(reason: reason)
+            case let .Network(reason): self = .network(reason: reason)
+            case let .Server(status, reason): self = .server(status: Int(status), reason: reason)
+            case let .KeyWrapping(reason): self = .keyUnavailable(reason: reason)
+            case let .WrongKey(reason): self = .wrongDeviceKey(reason: reason)
+            case let .Storage(reason): self = .storage(reason: reason)
+            }
+        }
+
+        public var reason: String {
+            switch self {
+            case let .invalidInput(reason), let .unauthorized(reason), let .pinMismatch(reason),
+                 let .network(reason), let .server(_, reason), let .keyUnavailable(reason),
+                 let .wrongDeviceKey(reason), let .storage(reason):
+                return reason
+            }
+        }
+
+        public var errorDescription: String? { reason }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import os
+import SharePayFFI
+
+/// The server the client connects to and the folder of its encrypted store.
+///
+/// `spkiPins` are base64 SHA-256 hashes of the server's SubjectPublicKeyInfo,
+/// the current key first and a backup key second, so the server can rotate
+/// keys without an app update.
+public struct SharePayConfig: Sendable {
+    public var baseURL: String
+    public var caCertificatePEM: String
+    public var spkiPins: [String]
+    public var dataDirectory: URL
+
+    public init(baseURL: String, caCertificatePEM: String, spkiPins: [String], dataDirectory: URL) {
+        self.baseURL = baseURL
+        self.caCertificatePEM = caCertificatePEM
+        self.spkiPins = spkiPins
+        self.dataDirectory = dataDirectory
+    }
+}
+
+/// Something that happened to the signed-in session outside of the call the
+/// app made.
+public enum SessionEvent: Sendable, Equatable {
+    /// A call that needs a session was rejected as unauthorized, because the
+    /// session expired or was revoked. The app should show the login screen.
+    case sessionEnded(reason: String)
+}
+
+/// The app's entry point to the SharePay core: `async` methods over the
+/// generated client that throw `SharePay.Error` instead of the generated
+/// `SharePayError`.
+///
+/// This class converts and forwards. Every rule (password policy, money,
+/// splits, pinning, storage) stays in the Rust core.
+public final class SharePay: Sendable {
+    private let client: SharePayClient
+    private let subscribers = OSAllocatedUnfairLock(initialState: [UUID: AsyncStream<SessionEvent>.Continuation]())
+
+    /// Opens the encrypted store and prepares the pinned TLS connection. It
+    /// runs off the caller's actor because opening reads the disk and calls the
+    /// key wrapper, which may block in the Keychain.
+    public static func open(config: SharePayConfig, keyWrapper: KeyWrapper) async throws -> SharePay {
+        try await Task.detached(priority: .userInitiated) {
+            let client = try Self.mapErrors {
+                try SharePayClient(
+                    baseUrl: config.baseURL,
+                    caCertificatePem: config.caCertificatePEM,
+                    spkiPins: config.spkiPins,
+                    dataDir: config.dataDirectory.path,
+                    keyWrapper: keyWrapper
+                )
+            }
+            return SharePay(client: client)
+        }.value
+    }
+
+    private init(client: SharePayClient) {
+        self.client = client
+    }
+
+    /// Creates an account and returns its user id. Does not sign in.
+    public func register(email: String, password: String) async throws -> String {
+        try await call { try await client.register(email: email, password: password) }
+    }
+
+    /// Signs in. A wrong email or password throws `SharePay.Error.unauthorized`.
+    public func login(email: String, password: String) async throws {
+        try await call { try await client.login(email: email, password: password) }
+    }
+
+    /// Reads the signed-in user's profile.
+    public func me() async throws -> UserProfile {
+        try await callWithSession { try await client.me() }
+    }
+
+    /// Returns a new stream of session events for one subscriber.
+    ///
+    /// TODO: feed these streams (and a sync-progress stream) from a
+    /// SyncEventListener implementation once the bindings export that trait.
+    public func sessionEvents() -> AsyncStream<SessionEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream.makeStream(of: SessionEvent.self, bufferingPolicy: .bufferingNewest(16))
+        continuation.onTermination = { [subscribers] _ in
+            subscribers.withLock { _ = $0.removeValue(forKey: id) }
+        }
+        subscribers.withLock { $0[id] = continuation }
+        return stream
+    }
+
+    private func call<T>(_ operation: () async throws -> T) async throws -> T {
+        do {
+            return try await operation()
+        } catch let error as SharePayError {
+            throw Error(error)
+        }
+    }
+
+    // Unauthorized on a call that needs a session means the session ended. On
+    // login it only means wrong credentials, so `call` does not publish it.
+    private func callWithSession<T>(_ operation: () async throws -> T) async throws -> T {
+        do {
+            return try await call(operation)
+        } catch Error.unauthorized(let reason) {
+            publish(.sessionEnded(reason: reason))
+            throw Error.unauthorized(reason: reason)
+        }
+    }
+
+    private func publish(_ event: SessionEvent) {
+        let continuations = subscribers.withLock { Array($0.values) }
+        for continuation in continuations {
+            continuation.yield(event)
+        }
+    }
+
+    private static func mapErrors<T>(_ operation: () throws -> T) throws -> T {
+        do {
+            return try operation()
+        } catch let error as SharePayError {
+            throw Error(error)
+        }
+    }
+}
