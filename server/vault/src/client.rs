@@ -68,7 +68,8 @@ impl VaultClient {
     }
 }
 
-/// Where and how to reach a remote vault's API-facing listener.
+/// Address, trust anchors and client identity for a remote vault's
+/// API-facing listener.
 #[derive(Clone)]
 pub struct RemoteVaultConfig {
     /// `https://host:port` of the API-facing listener.
@@ -197,7 +198,7 @@ async fn problem_error(response: reqwest::Response) -> ServiceError {
     match response.json::<Problem>().await {
         Ok(problem) => ServiceError::from_problem(problem),
         Err(_) => ServiceError::Transport(format!(
-            "the vault answered status {status} without a problem document"
+            "the vault returned status {status} without a problem document"
         )),
     }
 }

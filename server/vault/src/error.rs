@@ -1,9 +1,9 @@
 //! Errors of the vault, and the one place request errors become RFC 9457
 //! `application/problem+json` responses.
 //!
-//! [`VaultError`] stops a start. [`ServiceError`] fails one request; its
-//! `type` slugs are stable and shared by the HTTP routes and the remote
-//! [`crate::VaultClient`], which turns problems back into this enum. No
+//! [`VaultError`] stops a start. [`ServiceError`] fails one request. Its
+//! `type` slugs are stable, and the remote [`crate::VaultClient`] turns
+//! problem documents back into this enum. No
 //! variant may carry a card number, CVC, key or bearer token.
 
 use std::path::Path;
@@ -186,7 +186,7 @@ impl ServiceError {
             },
             "internal-error" => Self::Internal(problem.detail),
             other => Self::Transport(format!(
-                "the vault answered status {} with an unknown problem type {other:?}",
+                "the vault returned status {} with an unknown problem type {other:?}",
                 problem.status
             )),
         }

@@ -1,7 +1,7 @@
 //! The vault's own key material: a local keyring file in its data
 //! directory, separate from the API server's keys.
 //!
-//! The file holds the SQLCipher key, the card data keys (AES-256-GCM) and
+//! The file contains the SQLCipher key, the card data keys (AES-256-GCM) and
 //! the fingerprint keys (HMAC-SHA256), each data and fingerprint key with a
 //! version number so ciphertexts and fingerprints name the key they used.
 //! Key bytes leave this module only as `&[u8]` to the crypto and store
@@ -100,7 +100,7 @@ impl VaultKeyring {
         })
     }
 
-    /// The raw 256-bit SQLCipher key of the vault database.
+    /// Returns the raw 256-bit SQLCipher key of the vault database.
     pub fn database_key(&self) -> &[u8] {
         self.database.expose_secret()
     }

@@ -45,7 +45,7 @@ pub use crate::wire::{ChargeRequest, ChargeResponse, ChargeStatus, IntakeToken};
 /// File name of the vault's SQLCipher database inside its data directory.
 pub const DATABASE_FILE: &str = "vault.db";
 
-/// What the vault needs to start. [`VaultConfig::new`] gives defaults that
+/// Start-up settings of the vault. [`VaultConfig::new`] gives defaults that
 /// work with no setup.
 #[derive(Clone)]
 pub struct VaultConfig {
@@ -80,7 +80,7 @@ pub struct RemoteListenerConfig {
 }
 
 impl VaultConfig {
-    /// A configuration with the sandbox processor, a 10-second processor
+    /// Creates a configuration with the sandbox processor, a 10-second processor
     /// timeout, 10-minute intake tokens, the phone listener on
     /// `127.0.0.1:8444` and no remote listener.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
@@ -141,7 +141,7 @@ impl RunningVault {
         self.handle.clone()
     }
 
-    /// A [`VaultClient`] that calls this vault in process.
+    /// Returns a [`VaultClient`] that calls this vault in process.
     pub fn in_process_client(&self) -> VaultClient {
         VaultClient::InProcess(self.handle.clone())
     }

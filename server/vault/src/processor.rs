@@ -1,5 +1,6 @@
 //! The payment processor boundary: the [`ProcessorAdapter`] trait and the
-//! deterministic [`SandboxProcessor`] that stands in for a card network.
+//! deterministic [`SandboxProcessor`] that replaces a card network in tests
+//! and demos.
 //!
 //! An adapter receives the card number only for the duration of one call
 //! and must never log it or keep it. Charges carry the vault's idempotency
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sharepay_domain::card::{CardExpiry, Cvc, PrimaryAccountNumber};
 use sharepay_domain::money::Money;
 
-/// Why a processor declined a card.
+/// The reason a processor gave for declining a card.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeclineReason {
@@ -34,7 +35,7 @@ pub enum VerifyOutcome {
     Declined(DeclineReason),
 }
 
-/// Result of a charge that the processor answered.
+/// Result of a charge on which the processor reached a decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProcessorChargeOutcome {
     Approved {
@@ -137,7 +138,7 @@ impl Default for SandboxProcessor {
 
 impl SandboxProcessor {
     /// Creates a sandbox whose [`test_cards::TIMEOUT_AFTER_CHARGE`] card
-    /// answers after `timeout_delay`. Set it above the vault's processor
+    /// responds after `timeout_delay`. Set it above the vault's processor
     /// timeout to make the vault give up first.
     pub fn new(timeout_delay: Duration) -> Self {
         Self {

@@ -111,7 +111,7 @@ impl TlsMaterial {
         }
         if roots.is_empty() {
             return Err(VaultError::Tls(
-                "the client CA file holds no certificate".into(),
+                "the client CA file contains no PEM certificate: check client_ca_path".into(),
             ));
         }
         let verifier = WebPkiClientVerifier::builder_with_provider(
@@ -133,8 +133,8 @@ impl TlsMaterial {
     }
 }
 
-/// The ring provider with only its TLS 1.3 suites, all AEAD with ephemeral
-/// key exchange.
+/// Returns the ring provider with only its TLS 1.3 suites, all AEAD with
+/// ephemeral key exchange.
 pub(crate) fn tls13_provider() -> rustls::crypto::CryptoProvider {
     let mut provider = rustls::crypto::ring::default_provider();
     provider

@@ -84,7 +84,7 @@ pub enum ChargeStatus {
     Declined,
     /// The cardholder must authenticate (3-D Secure) before a new attempt.
     RequiresAuthentication,
-    /// No decision was reached; `retryable` says whether the same request
+    /// No decision was reached. When `retryable` is true, the same request
     /// may be sent again.
     Failed,
 }

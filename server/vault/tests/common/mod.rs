@@ -39,8 +39,8 @@ pub async fn start_vault(
     start(config).await.expect("vault starts")
 }
 
-/// A phone's HTTP client: TLS 1.3, the vault CA and its pins, as the phone
-/// core builds it.
+/// Builds a phone's HTTP client: TLS 1.3, the vault CA and its pins, as
+/// the phone core builds it.
 pub fn phone_client(vault: &RunningVault) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pins = sharepay_client::tls::parse_pins(&vault.spki_pins).expect("pins");
