@@ -159,6 +159,11 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ServiceError> {
 
 /// A JSON body extractor whose errors name the field but never repeat a
 /// value from the body.
+///
+/// NOTE: the raw body buffer that hyper and axum hand over is not zeroized,
+/// so a card number lingers in freed heap memory until it is reused. Only
+/// the parsed request and [`sharepay_domain::card::PrimaryAccountNumber`]
+/// are zeroized.
 struct SafeJson<T>(T);
 
 impl<S, T> FromRequest<S> for SafeJson<T>

@@ -152,3 +152,70 @@ async fn incorrect_cvc_card_is_declined() {
     assert_eq!(problem["type"], "card-declined");
     vault.shutdown().await;
 }
+
+#[tokio::test]
+async fn expired_intake_token_is_rejected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = sharepay_vault::VaultConfig::new(dir.path());
+    config.phone_listen = common::LOOPBACK;
+    config.intake_token_lifetime = Duration::from_secs(1);
+    let vault = sharepay_vault::start(config).await.expect("vault starts");
+    let client = phone_client(&vault);
+    let intake = vault
+        .handle()
+        .issue_intake_token(user())
+        .await
+        .expect("token");
+
+    // Expiry is stored in whole seconds, so wait past the next full second.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let response = client
+        .post(format!("{}/v1/cards", vault.phone_url))
+        .bearer_auth(secrecy::ExposeSecret::expose_secret(&intake.token))
+        .json(&card_body("4242424242424242", 12, 2030, "123"))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(response.status().as_u16(), 401);
+    vault.shutdown().await;
+}
+
+#[tokio::test]
+async fn intake_token_stops_after_five_failures() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vault = vault(dir.path()).await;
+    let client = phone_client(&vault);
+    let intake = vault
+        .handle()
+        .issue_intake_token(user())
+        .await
+        .expect("token");
+    let send = |number: &'static str| {
+        client
+            .post(format!("{}/v1/cards", vault.phone_url))
+            .bearer_auth(secrecy::ExposeSecret::expose_secret(&intake.token))
+            .json(&card_body(number, 12, 2030, "123"))
+            .send()
+    };
+
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            send("4242424242424241")
+                .await
+                .expect("request")
+                .status()
+                .as_u16(),
+        );
+    }
+    let valid_after_limit = send("4242424242424242").await.expect("request");
+
+    assert_eq!(statuses, [400; 5], "each invalid card is reported");
+    assert_eq!(
+        valid_after_limit.status().as_u16(),
+        401,
+        "the token is used up"
+    );
+    vault.shutdown().await;
+}

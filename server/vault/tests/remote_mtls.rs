@@ -6,27 +6,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestCa, phone_client, start_vault, tokenize, user};
-use secrecy::SecretString;
+use common::{TestCa, phone_client, remote_client, start_vault, tokenize, user};
 use sharepay_domain::wire::money::MoneyBody;
 use sharepay_vault::processor::test_cards;
-use sharepay_vault::{
-    ChargeRequest, ChargeStatus, RemoteVault, RemoteVaultConfig, RunningVault, SandboxProcessor,
-    ServiceError, VaultClient,
-};
-
-fn remote_client(vault: &RunningVault, identity: (String, String)) -> VaultClient {
-    let (client_certificate_pem, client_key_pem) = identity;
-    let remote = RemoteVault::new(RemoteVaultConfig {
-        base_url: vault.api_url.clone().expect("remote listener"),
-        ca_certificate_pem: vault.ca_certificate_pem.clone(),
-        spki_pins: vault.spki_pins.clone(),
-        client_certificate_pem,
-        client_key_pem: SecretString::from(client_key_pem),
-    })
-    .expect("remote client");
-    VaultClient::Remote(remote)
-}
+use sharepay_vault::{ChargeRequest, ChargeStatus, RunningVault, SandboxProcessor, ServiceError};
 
 async fn remote_vault(dir: &std::path::Path, client_ca: &TestCa) -> RunningVault {
     let ca_path = dir.join("client-ca.pem");

@@ -157,7 +157,14 @@ impl VaultHandle {
         // Encrypt.
         let card = self.seal_card(user_id, &pan, expiry, &cardholder_name, now)?;
 
-        // Store, consuming the intake token in the same transaction.
+        // Store, consuming the intake token in the same transaction. The
+        // same card for the same user keeps its first token, so a phone that
+        // re-adds a card does not create a second row to charge. Fingerprints
+        // are matched per user only, so the vault never reveals that another
+        // user saved the same card.
+        // NOTE: duplicates are matched under the current fingerprint key
+        // version only, so after a fingerprint key rotation a re-added card
+        // gets a new row until old fingerprints are recomputed.
         let response = match service
             .store
             .insert_card_with_intake_token(token_hash, now.unix_timestamp(), card.new_card)

@@ -14,9 +14,13 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use secrecy::ExposeSecret;
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use sharepay_domain::ids::UserId;
-use sharepay_vault::{RemoteListenerConfig, RunningVault, SandboxProcessor, VaultConfig, start};
+use sharepay_vault::{
+    RemoteListenerConfig, RemoteVault, RemoteVaultConfig, RunningVault, SandboxProcessor,
+    VaultClient, VaultConfig, start,
+};
 
 pub const LOOPBACK: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
@@ -142,4 +146,41 @@ impl TestCa {
         let certificate = params.signed_by(&key, &issuer).expect("client certificate");
         (certificate.pem(), key.serialize_pem())
     }
+}
+
+/// Starts a vault in `dir/vault` whose API-facing mTLS listener accepts
+/// client certificates of a fresh CA, and returns it with a remote client
+/// holding such a certificate.
+pub async fn start_remote_vault(
+    dir: &Path,
+    processor: Arc<SandboxProcessor>,
+    processor_timeout: Duration,
+) -> (RunningVault, VaultClient) {
+    let client_ca = TestCa::new("SharePay API clients");
+    let ca_path = dir.join("client-ca.pem");
+    std::fs::write(&ca_path, &client_ca.certificate_pem).expect("write client CA");
+    let vault = start_vault(
+        &dir.join("vault"),
+        processor,
+        processor_timeout,
+        Some(&ca_path),
+    )
+    .await;
+    let remote = remote_client(&vault, client_ca.issue_client("sharepay-server"));
+    (vault, remote)
+}
+
+/// Builds a remote [`VaultClient`] for `vault` with the client identity
+/// `(certificate PEM, key PEM)`.
+pub fn remote_client(vault: &RunningVault, identity: (String, String)) -> VaultClient {
+    let (client_certificate_pem, client_key_pem) = identity;
+    let remote = RemoteVault::new(RemoteVaultConfig {
+        base_url: vault.api_url.clone().expect("remote listener"),
+        ca_certificate_pem: vault.ca_certificate_pem.clone(),
+        spki_pins: vault.spki_pins.clone(),
+        client_certificate_pem,
+        client_key_pem: SecretString::from(client_key_pem),
+    })
+    .expect("remote client");
+    VaultClient::Remote(remote)
 }
