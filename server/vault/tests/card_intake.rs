@@ -2,26 +2,14 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{card_body, phone_client, start_vault, submit_card, user};
-use sharepay_vault::SandboxProcessor;
-
-async fn vault(dir: &std::path::Path) -> sharepay_vault::RunningVault {
-    start_vault(
-        dir,
-        Arc::new(SandboxProcessor::default()),
-        Duration::from_secs(5),
-        None,
-    )
-    .await
-}
+use common::{card_body, phone_client, post_card, start_default_vault, submit_card, user};
 
 #[tokio::test]
 async fn intake_returns_token_and_display_data() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = vault(dir.path()).await;
+    let vault = start_default_vault(dir.path()).await;
     let client = phone_client(&vault);
 
     let (status, body) = submit_card(
@@ -47,7 +35,7 @@ async fn intake_returns_token_and_display_data() {
 #[tokio::test]
 async fn invalid_cards_name_the_field() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = vault(dir.path()).await;
+    let vault = start_default_vault(dir.path()).await;
     let client = phone_client(&vault);
     let cases = [
         (
@@ -88,7 +76,7 @@ async fn invalid_cards_name_the_field() {
 #[tokio::test]
 async fn same_card_returns_existing_token() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = vault(dir.path()).await;
+    let vault = start_default_vault(dir.path()).await;
     let client = phone_client(&vault);
     let owner = user();
 
@@ -104,26 +92,21 @@ async fn same_card_returns_existing_token() {
 #[tokio::test]
 async fn intake_token_is_single_use() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = vault(dir.path()).await;
+    let vault = start_default_vault(dir.path()).await;
     let client = phone_client(&vault);
     let intake = vault
         .handle()
         .issue_intake_token(user())
         .await
         .expect("token");
-    let send = || {
-        client
-            .post(format!("{}/v1/cards", vault.phone_url))
-            .bearer_auth(secrecy::ExposeSecret::expose_secret(&intake.token))
-            .json(&card_body("4242424242424242", 12, 2030, "123"))
-            .send()
-    };
+    let body = card_body("4242424242424242", 12, 2030, "123");
+    let send = || post_card(&vault, &client, &intake.token, &body);
 
-    let first = send().await.expect("first request");
-    let second = send().await.expect("second request");
+    let first = send().await;
+    let second = send().await;
     let missing = client
         .post(format!("{}/v1/cards", vault.phone_url))
-        .json(&card_body("4242424242424242", 12, 2030, "123"))
+        .json(&body)
         .send()
         .await
         .expect("request without token");
@@ -137,7 +120,7 @@ async fn intake_token_is_single_use() {
 #[tokio::test]
 async fn incorrect_cvc_card_is_declined() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = vault(dir.path()).await;
+    let vault = start_default_vault(dir.path()).await;
     let client = phone_client(&vault);
 
     let (status, problem) = submit_card(
@@ -169,13 +152,8 @@ async fn expired_intake_token_is_rejected() {
 
     // Expiry is stored in whole seconds, so wait past the next full second.
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let response = client
-        .post(format!("{}/v1/cards", vault.phone_url))
-        .bearer_auth(secrecy::ExposeSecret::expose_secret(&intake.token))
-        .json(&card_body("4242424242424242", 12, 2030, "123"))
-        .send()
-        .await
-        .expect("request");
+    let body = card_body("4242424242424242", 12, 2030, "123");
+    let response = post_card(&vault, &client, &intake.token, &body).await;
 
     assert_eq!(response.status().as_u16(), 401);
     vault.shutdown().await;
@@ -184,32 +162,22 @@ async fn expired_intake_token_is_rejected() {
 #[tokio::test]
 async fn intake_token_stops_after_five_failures() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = vault(dir.path()).await;
+    let vault = start_default_vault(dir.path()).await;
     let client = phone_client(&vault);
     let intake = vault
         .handle()
         .issue_intake_token(user())
         .await
         .expect("token");
-    let send = |number: &'static str| {
-        client
-            .post(format!("{}/v1/cards", vault.phone_url))
-            .bearer_auth(secrecy::ExposeSecret::expose_secret(&intake.token))
-            .json(&card_body(number, 12, 2030, "123"))
-            .send()
-    };
+    let invalid = card_body("4242424242424241", 12, 2030, "123");
+    let valid = card_body("4242424242424242", 12, 2030, "123");
 
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        statuses.push(
-            send("4242424242424241")
-                .await
-                .expect("request")
-                .status()
-                .as_u16(),
-        );
+        let response = post_card(&vault, &client, &intake.token, &invalid).await;
+        statuses.push(response.status().as_u16());
     }
-    let valid_after_limit = send("4242424242424242").await.expect("request");
+    let valid_after_limit = post_card(&vault, &client, &intake.token, &valid).await;
 
     assert_eq!(statuses, [400; 5], "each invalid card is reported");
     assert_eq!(

@@ -3,23 +3,16 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use common::{LOOPBACK, start_vault};
+use common::{LOOPBACK, start_default_vault};
 use rcgen::{CertificateParams, KeyPair, PublicKeyData};
 use rustls_pki_types::pem::PemObject;
-use sharepay_vault::{SandboxProcessor, TlsFiles, VaultConfig, spki_pin, start};
+use sharepay_vault::{TlsFiles, VaultConfig, spki_pin, start};
 
 #[tokio::test]
 async fn tls12_client_is_rejected() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = start_vault(
-        dir.path(),
-        Arc::new(SandboxProcessor::default()),
-        Duration::from_secs(5),
-        None,
-    )
-    .await;
+    let vault = start_default_vault(dir.path()).await;
     let mut roots = rustls::RootCertStore::empty();
     for certificate in
         rustls_pki_types::CertificateDer::pem_slice_iter(vault.ca_certificate_pem.as_bytes())
@@ -50,13 +43,7 @@ async fn keyring_and_keys_are_owner_only() {
     use std::os::unix::fs::PermissionsExt;
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let vault = start_vault(
-        dir.path(),
-        Arc::new(SandboxProcessor::default()),
-        Duration::from_secs(5),
-        None,
-    )
-    .await;
+    let vault = start_default_vault(dir.path()).await;
     let secrets = [
         dir.path().join(sharepay_vault::keyring::KEYRING_FILE),
         dir.path().join("tls/server-key.pem"),
@@ -80,26 +67,14 @@ async fn keyring_and_keys_are_owner_only() {
 #[tokio::test]
 async fn restart_keeps_pins_and_cards() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let first = start_vault(
-        dir.path(),
-        Arc::new(SandboxProcessor::default()),
-        Duration::from_secs(5),
-        None,
-    )
-    .await;
+    let first = start_default_vault(dir.path()).await;
     let client = common::phone_client(&first);
     let owner = common::user();
     let token = common::tokenize(&first, &client, owner, "4242424242424242", "123").await;
     let pins = first.spki_pins.clone();
     first.shutdown().await;
 
-    let second = start_vault(
-        dir.path(),
-        Arc::new(SandboxProcessor::default()),
-        Duration::from_secs(5),
-        None,
-    )
-    .await;
+    let second = start_default_vault(dir.path()).await;
     let client = common::phone_client(&second);
     let again = common::tokenize(&second, &client, owner, "4242424242424242", "123").await;
 

@@ -43,6 +43,34 @@ pub async fn start_vault(
     start(config).await.expect("vault starts")
 }
 
+/// Starts a vault in `dir` with the default sandbox and a 5-second
+/// processor timeout, without a remote listener.
+pub async fn start_default_vault(dir: &Path) -> RunningVault {
+    start_vault(
+        dir,
+        Arc::new(SandboxProcessor::default()),
+        Duration::from_secs(5),
+        None,
+    )
+    .await
+}
+
+/// Sends `body` to `POST /v1/cards` with `intake_token` as bearer token.
+pub async fn post_card(
+    vault: &RunningVault,
+    client: &reqwest::Client,
+    intake_token: &secrecy::SecretString,
+    body: &Value,
+) -> reqwest::Response {
+    client
+        .post(format!("{}/v1/cards", vault.phone_url))
+        .bearer_auth(intake_token.expose_secret())
+        .json(body)
+        .send()
+        .await
+        .expect("request reaches the vault")
+}
+
 /// Builds a phone's HTTP client: TLS 1.3, the vault CA and its pins, as
 /// the phone core builds it.
 pub fn phone_client(vault: &RunningVault) -> reqwest::Client {
@@ -84,13 +112,7 @@ pub async fn submit_card(
         .issue_intake_token(user_id)
         .await
         .expect("intake token");
-    let response = client
-        .post(format!("{}/v1/cards", vault.phone_url))
-        .bearer_auth(intake.token.expose_secret())
-        .json(body)
-        .send()
-        .await
-        .expect("request reaches the vault");
+    let response = post_card(vault, client, &intake.token, body).await;
     let status = response.status().as_u16();
     let json = response.json::<Value>().await.expect("JSON body");
     (status, json)
