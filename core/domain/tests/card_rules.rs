@@ -199,3 +199,13 @@ proptest! {
         prop_assert!(!luhn_valid(&changed), "changed digit {} still passes", index);
     }
 }
+
+#[test]
+fn visa_lengths_are_13_16_19() {
+    for length in 12..=19 {
+        let number = with_check_digit(&format!("4{}", "1".repeat(length - 2)));
+        let result = PrimaryAccountNumber::parse(&number);
+        let expected_valid = matches!(length, 13 | 16 | 19);
+        assert_eq!(result.is_ok(), expected_valid, "Visa with {length} digits");
+    }
+}

@@ -1,5 +1,5 @@
-//! [`VaultClient`]: how the API server reaches the vault, the same code in
-//! both deployments: in process through a [`VaultHandle`], or remotely over
+//! [`VaultClient`], the one interface through which the API server calls
+//! the vault. It calls a [`VaultHandle`] in process, or a remote vault over
 //! HTTPS with a client certificate (mTLS) and the vault's pinned keys.
 
 use std::fmt;

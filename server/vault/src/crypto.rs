@@ -61,7 +61,7 @@ impl CardCipher {
         })
     }
 
-    /// The version of the data key that [`CardCipher::seal`] uses.
+    /// Returns the version of the data key that [`CardCipher::seal`] uses.
     pub fn current_key_version(&self) -> u32 {
         self.data_keys.keys().next_back().copied().unwrap_or(0)
     }
@@ -95,7 +95,7 @@ impl CardCipher {
         Ok(sealed)
     }
 
-    /// Decrypts what [`CardCipher::seal`] produced with the same `aad`.
+    /// Decrypts the output of [`CardCipher::seal`] with the same `aad`.
     pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         if sealed.len() < 4 + NONCE_LEN {
             return Err(CryptoError::Damaged);

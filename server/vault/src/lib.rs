@@ -57,7 +57,7 @@ pub struct VaultConfig {
     /// Operator-supplied TLS files; `None` generates them in the data
     /// directory on first start.
     pub tls_files: Option<TlsFiles>,
-    /// Serve the API-facing endpoints on an mTLS listener. `None` keeps
+    /// Settings of the API-facing mTLS listener. `None` keeps
     /// them in process only, through [`RunningVault::handle`].
     pub remote: Option<RemoteListenerConfig>,
     /// The payment processor; the sandbox by default.
@@ -159,6 +159,24 @@ impl RunningVault {
                 tracing::error!(%error, "a vault listener task failed");
             }
         }
+    }
+
+    /// Formats the lines a binary prints on start, one fact per line, in
+    /// the API server's format: the phone URL, the API URL when remote, the
+    /// CA certificate path and each SPKI pin.
+    pub fn startup_lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("vault-listening: {}", self.phone_url)];
+        if let Some(api_url) = &self.api_url {
+            lines.push(format!("vault-api-listening: {api_url}"));
+        }
+        lines.push(format!(
+            "vault-ca-certificate: {}",
+            self.ca_certificate_path.display()
+        ));
+        for pin in &self.spki_pins {
+            lines.push(format!("vault-spki-pin-sha256: {pin}"));
+        }
+        lines
     }
 
     /// Returns a sender that starts a graceful shutdown when sent `true`.

@@ -4,7 +4,7 @@
 //!
 //! An adapter receives the card number only for the duration of one call
 //! and must never log it or keep it. Charges carry the vault's idempotency
-//! key, and an adapter must return the first result when it sees a key
+//! key, and an adapter must return the first result when it receives a key
 //! again, so a retry after a timeout never charges twice.
 
 use std::collections::HashMap;

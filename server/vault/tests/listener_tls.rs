@@ -65,6 +65,22 @@ async fn keyring_and_keys_are_owner_only() {
 }
 
 #[tokio::test]
+async fn startup_lines_list_url_and_pins() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vault = start_default_vault(dir.path()).await;
+
+    let lines = vault.startup_lines();
+    assert_eq!(lines[0], format!("vault-listening: {}", vault.phone_url));
+    assert!(lines[1].starts_with("vault-ca-certificate: "), "{lines:?}");
+    assert_eq!(
+        lines[2],
+        format!("vault-spki-pin-sha256: {}", vault.spki_pins[0])
+    );
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    vault.shutdown().await;
+}
+
+#[tokio::test]
 async fn restart_keeps_pins_and_cards() {
     let dir = tempfile::tempdir().expect("temp dir");
     let first = start_default_vault(dir.path()).await;

@@ -2,11 +2,13 @@
 //! identify them.
 //!
 //! The ranges and lengths follow the IIN table of the English Wikipedia
-//! article "Payment card number" (2024 revision). The table is a
-//! simplification: networks publish many more, and changing, sub-ranges,
+//! article "Payment card number". The table is a simplification: networks publish many more, and changing, sub-ranges,
 //! co-branded cards route by agreement, and a real deployment would ask the
 //! processor's BIN service. It is good enough to reject a mistyped number
 //! and to pick the CVC length.
+//!
+//! NOTE: the ranges were not compared with the live article or with the
+//! networks' own tables; check them before routing payments by brand.
 
 use std::fmt;
 
@@ -29,7 +31,7 @@ pub enum CardBrand {
 }
 
 impl CardBrand {
-    /// The slug used on the wire, such as `visa` or `amex`.
+    /// Returns the slug used on the wire, such as `visa` or `amex`.
     pub fn slug(self) -> &'static str {
         match self {
             CardBrand::Visa => "visa",
@@ -48,24 +50,17 @@ impl CardBrand {
         ALL_BRANDS.into_iter().find(|brand| brand.slug() == slug)
     }
 
-    /// Card number lengths, in digits, that the brand issues.
-    pub fn allowed_lengths(self) -> std::ops::RangeInclusive<usize> {
-        match self {
-            CardBrand::Visa => 13..=19,
-            CardBrand::Mastercard => 16..=16,
-            CardBrand::AmericanExpress => 15..=15,
-            CardBrand::Discover | CardBrand::Jcb | CardBrand::UnionPay => 16..=19,
-            CardBrand::DinersClub => 14..=19,
-            CardBrand::Maestro => 12..=19,
-        }
-    }
-
-    /// Reports whether a number of `length` digits is one this brand issues.
-    /// Visa issues 13, 16 and 19 digits only.
+    /// Reports whether the brand issues card numbers of `length` digits.
     pub fn issues_length(self, length: usize) -> bool {
         match self {
             CardBrand::Visa => matches!(length, 13 | 16 | 19),
-            other => other.allowed_lengths().contains(&length),
+            CardBrand::Mastercard => length == 16,
+            CardBrand::AmericanExpress => length == 15,
+            CardBrand::Discover | CardBrand::Jcb | CardBrand::UnionPay => {
+                (16..=19).contains(&length)
+            }
+            CardBrand::DinersClub => (14..=19).contains(&length),
+            CardBrand::Maestro => (12..=19).contains(&length),
         }
     }
 

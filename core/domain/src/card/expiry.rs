@@ -26,7 +26,7 @@ pub struct CardExpiry {
     year: i32,
 }
 
-/// Why an expiry was rejected, with the field it belongs to.
+/// Reason an expiry was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 pub enum ExpiryError {
     #[error("the expiry month must be 1 to 12, not {found}")]
@@ -42,7 +42,7 @@ pub enum ExpiryError {
 }
 
 impl ExpiryError {
-    /// The request field the error belongs to: `expiry_month` or
+    /// Returns the request field the error belongs to: `expiry_month` or
     /// `expiry_year`. An expired card names the year unless only the month
     /// is in the past.
     pub fn field(&self, today: YearMonth) -> &'static str {

@@ -16,7 +16,7 @@ use super::pan::PrimaryAccountNumber;
 use crate::wire::FieldError;
 use crate::wire::validation::FieldErrors;
 
-/// Longest cardholder name accepted, in Unicode scalar values.
+/// Maximum length of a cardholder name, in Unicode scalar values.
 const MAX_CARDHOLDER_NAME_CHARS: usize = 100;
 
 /// Body of the vault's `POST /v1/cards`, sent by the phone only.

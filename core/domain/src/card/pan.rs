@@ -13,13 +13,13 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use super::brand::{CardBrand, brand_for_digits};
 use super::luhn::luhn_valid;
 
-/// Fewest digits a card number may have (ISO/IEC 7812 allows 8, but no
-/// brand in the IIN table issues fewer than 12).
+/// Minimum number of digits of a card number. ISO/IEC 7812 allows 8, but no
+/// brand in the IIN table issues fewer than 12.
 pub const MIN_PAN_DIGITS: usize = 12;
-/// Most digits a card number may have (ISO/IEC 7812).
+/// Maximum number of digits of a card number (ISO/IEC 7812).
 pub const MAX_PAN_DIGITS: usize = 19;
 
-/// Why a card number was rejected. No variant carries the number.
+/// Reason a card number was rejected. No variant carries the number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
 pub enum PanError {
     #[error("the card number is required")]
@@ -90,17 +90,12 @@ impl PrimaryAccountNumber {
         self.brand
     }
 
-    /// The last four digits, which may be shown and stored in clear.
+    /// Returns the last four digits, which may be shown and stored in clear.
     pub fn last4(&self) -> &str {
         &self.digits[self.digits.len() - 4..]
     }
 
-    /// The first six digits (the IIN), which PCI DSS allows to show.
-    pub fn iin(&self) -> &str {
-        &self.digits[..6]
-    }
-
-    /// The full number as ASCII digits. Call this only to encrypt it, to
+    /// Returns the full number as ASCII digits. Call this only to encrypt it, to
     /// compute its fingerprint or to hand it to the payment processor.
     pub fn expose_digits(&self) -> &str {
         &self.digits

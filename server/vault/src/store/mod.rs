@@ -1,8 +1,8 @@
 //! The vault's own store: one SQLCipher file in its data directory, keyed
 //! with the raw 256-bit key from the vault keyring.
 //!
-//! Card numbers reach this module only sealed (see [`crate::crypto`]); no
-//! column holds a card number or CVC in clear, and no CVC column exists.
+//! Card numbers reach this module only sealed (see [`crate::crypto`]). No
+//! column contains a card number or CVC in clear, and no CVC column exists.
 //! `secure_delete` is on, so deleting a card overwrites its freed pages.
 //! rusqlite blocks, so every call runs on tokio's blocking pool behind one
 //! connection mutex.
