@@ -32,6 +32,8 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Routes the phone reaches over the vault's pinned endpoint.
+// NOTE: no per-address rate limit guards this listener yet; intake tokens
+// (128 random bits, five failures each) are the only brake on card testing.
 pub(crate) fn phone_router(vault: VaultHandle) -> Router {
     let router = Router::new()
         .route("/v1/health", get(health))

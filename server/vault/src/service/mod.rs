@@ -87,7 +87,9 @@ impl VaultHandle {
     /// Checks, verifies and tokenizes a card sent by the phone that presented
     /// `intake_token`. The CVC is used once for the processor's verification
     /// and dropped. A card the user already saved returns its existing token.
-    pub async fn tokenize_card(
+    /// Only the phone-facing route calls this, so card data never passes
+    /// through the embedding API server.
+    pub(crate) async fn tokenize_card(
         &self,
         intake_token: &str,
         request: &CardIntakeRequest,
