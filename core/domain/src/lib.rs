@@ -4,12 +4,14 @@
 //! - [`split`]: dividing a bill among household members.
 //! - [`meter`]: consumption between meter readings, prorated to bill periods.
 //! - [`authz`]: roles, the permission matrix and `authorize`.
+//! - [`card`]: card number, brand, expiry and CVC checks before tokenization.
 //! - [`password`]: the password policy.
 //! - [`wire`]: JSON request and response bodies with per-field validation.
 //!
 //! This crate does no I/O and depends on no crate that does.
 
 pub mod authz;
+pub mod card;
 pub mod ids;
 pub mod meter;
 pub mod money;
