@@ -39,8 +39,8 @@ const ENV_KEYS: &[&str] = &[
 ];
 const MAX_POOL_SIZE: usize = 1024;
 
-/// What the server needs to start. Every field has a default that works
-/// with no setup.
+/// Settings of the server. Every field has a default that works with no
+/// setup.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
@@ -90,7 +90,7 @@ impl DatabaseUrl {
         self.0.expose_secret()
     }
 
-    /// The URL with the password (in the user part or a `password=`
+    /// Returns the URL with the password (in the user part or a `password=`
     /// parameter) replaced by `[redacted]`.
     pub fn redacted(&self) -> String {
         let url = self.expose();
@@ -154,7 +154,7 @@ impl ConfigError {
     }
 }
 
-/// The environment variable that sets `key` (`http.x` is `SHAREPAY_HTTP__X`).
+/// Returns the environment variable that sets `key` (`http.x` is `SHAREPAY_HTTP__X`).
 pub fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.replace('.', "__").to_uppercase())
 }
@@ -230,7 +230,7 @@ impl ServerConfig {
         Ok(())
     }
 
-    /// The effective configuration as JSON, with secrets redacted, for the
+    /// Returns the effective configuration as JSON, with secrets redacted, for the
     /// start-up log and the configuration hash.
     pub fn redacted(&self) -> serde_json::Value {
         let database = match &self.database_url {
@@ -456,12 +456,12 @@ mod tests {
             ..ServerConfig::default()
         };
 
-        let shown = format!("{} {:?}", config.redacted(), config);
-        assert!(!shown.contains("s3cret-pass"), "{shown}");
-        assert!(!shown.contains("operator-secret-value"), "{shown}");
+        let output = format!("{} {:?}", config.redacted(), config);
+        assert!(!output.contains("s3cret-pass"), "{output}");
+        assert!(!output.contains("operator-secret-value"), "{output}");
         assert!(
-            shown.contains("app:[redacted]@127.0.0.1:5432/sharepay"),
-            "{shown}"
+            output.contains("app:[redacted]@127.0.0.1:5432/sharepay"),
+            "{output}"
         );
     }
 

@@ -183,7 +183,7 @@ pub async fn me(
     }))
 }
 
-/// The request id that the request-id middleware set, if any.
+/// Returns the request id that the request-id middleware set, if any.
 fn request_id(headers: &HeaderMap) -> Option<&str> {
     headers
         .get("x-request-id")

@@ -68,7 +68,7 @@ impl ChainSealer {
         Self { keys }
     }
 
-    /// Whether `row.mac` is the MAC of the row's fields, compared in
+    /// Checks whether `row.mac` is the MAC of the row's fields, compared in
     /// constant time. Fails only if the key version is unknown.
     pub fn verify(&self, row: &AuditRow) -> Result<bool, crate::keys::KeyError> {
         let key = self.keys.get(KeyPurpose::AuditChain, row.key_version)?;

@@ -9,7 +9,7 @@
 //! by blind index.
 //!
 //! NOTE: removing the newest entries leaves a shorter chain that still
-//! verifies; detecting that needs the last MAC anchored outside the
+//! verifies. Detecting that needs the last MAC anchored outside the
 //! database (for example in backups), which is not built yet.
 
 mod chain;
@@ -76,7 +76,7 @@ impl Actor {
     }
 }
 
-/// How the audited action ended.
+/// Result of the audited action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Success,
@@ -101,7 +101,7 @@ pub struct AuditEvent {
     pub actor: Actor,
     /// Dotted verb such as `auth.login`.
     pub action: String,
-    /// What was acted on, such as `user:<id>`.
+    /// The object acted on, such as `user:<id>`.
     pub resource: String,
     pub outcome: Outcome,
     pub reason: Option<String>,

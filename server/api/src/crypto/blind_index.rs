@@ -3,7 +3,7 @@
 //!
 //! The index is computed over the column name and the normalized value, so
 //! equal values in different columns get unrelated indexes. It reveals
-//! which rows share a value, and nothing else, to whoever lacks the key.
+//! which rows share a value, and nothing else, to anyone without the key.
 
 use std::sync::Arc;
 

@@ -1,9 +1,9 @@
 //! AES-256-GCM encryption of single column values.
 //!
 //! A stored value reads `v{key version}:{base64url(nonce ‖ ciphertext ‖
-//! tag)}`, with a random 96-bit nonce per value. A random nonce is safe for
-//! up to about 2^32 encryptions under one key version, far above the number
-//! of PII values one version protects between rotations.
+//! tag)}`, with a random 96-bit nonce per value. NIST SP 800-38D caps
+//! random 96-bit nonces at 2^32 encryptions per key, so a key version must
+//! be rotated before it encrypts that many values.
 
 use std::sync::Arc;
 

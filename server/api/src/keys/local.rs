@@ -2,8 +2,8 @@
 //! derived from the operator secret.
 //!
 //! The file is JSON. It stores the Argon2id salt and parameters, a verifier
-//! (an empty AES-256-GCM message under the root key) that tells a wrong
-//! operator secret from a damaged file, and every version of every data key
+//! (an empty AES-256-GCM message under the root key) that distinguishes a
+//! wrong operator secret from a damaged file, and every version of every data key
 //! as `base64(nonce ‖ ciphertext ‖ tag)`. The additional authenticated data
 //! of a wrapped key names its purpose and version, so a wrapped key cannot
 //! be passed off as another. The file is only ever replaced whole (write a
@@ -420,7 +420,7 @@ fn replace_file(path: &Path, file: &KeyringFile) -> Result<(), KeyError> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".new");
     let temporary = PathBuf::from(temporary);
-    // A leftover from an interrupted write holds nothing the keyring lacks.
+    // A leftover from an interrupted write contains nothing the keyring lacks.
     let _ = std::fs::remove_file(&temporary);
     crate::tls::write_private(&temporary, &text).map_err(|e| KeyError::File(e.to_string()))?;
     std::fs::rename(&temporary, path).map_err(|source| KeyError::Io {

@@ -24,8 +24,8 @@ pub use operator_secret::{OPERATOR_SECRET_ENV, OperatorSecret, resolve_operator_
 /// expose data protected by another.
 ///
 /// NOTE: vault, backup and per-user keys come with the features that use
-/// them; the keyring format stores purposes by name so adding one needs no
-/// file migration.
+/// them. The keyring stores purposes by name, so adding one needs no file
+/// migration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum KeyPurpose {

@@ -1,4 +1,4 @@
-//! Where the operator secret comes from: a file (`operator_secret_file`),
+//! Sources of the operator secret: a file (`operator_secret_file`),
 //! the `SHAREPAY_OPERATOR_SECRET` environment variable, or, when neither is
 //! configured, `operator-secret` in the data directory, generated on first
 //! start.
@@ -48,7 +48,7 @@ impl OperatorSecret {
 }
 
 /// Finds the operator secret. `secret_file` and `env_secret` are the
-/// configured sources; if both are unset, the generated file in `data_dir`
+/// configured sources. If both are unset, the generated file in `data_dir`
 /// is read, or created when `may_generate` is set and no keyring exists yet.
 pub fn resolve_operator_secret(
     secret_file: Option<&Path>,

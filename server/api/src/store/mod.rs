@@ -7,7 +7,7 @@
 //! query binds its parameters; no SQL text is ever built from data. Every
 //! change that touches more than one row runs in one transaction.
 //!
-//! The store sees PII only encrypted: [`users::UserDirectory`] encrypts and
+//! The store receives PII only encrypted: [`users::UserDirectory`] encrypts and
 //! indexes before a row reaches a backend.
 
 pub mod postgres;
@@ -83,7 +83,7 @@ pub struct AuditRow {
     pub mac: Vec<u8>,
 }
 
-/// Which audit rows to list, in id order.
+/// Filter and page size for listing audit rows in id order.
 #[derive(Clone, Copy, Debug)]
 pub struct AuditQuery {
     /// Rows with an id greater than this (0 lists from the start).

@@ -320,6 +320,7 @@ impl Store for PostgresStore {
             .execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_APPEND_LOCK])
             .await
             .map_err(pg_error)?;
+
         let last = transaction
             .query_opt(
                 "SELECT id, mac FROM audit_log ORDER BY id DESC LIMIT 1",
@@ -337,6 +338,7 @@ impl Store for PostgresStore {
         row.id = last_id + 1;
         row.prev_mac = last_mac;
         sealer.seal(&mut row)?;
+
         transaction
             .execute(
                 &format!(
