@@ -48,7 +48,19 @@ pub async fn register(
     };
     let user_id = user.id;
     let request_id = request_id(&headers);
-    match state.users.insert(user).await {
+    let event = AuditEvent::new(
+        AuditKind::Authentication,
+        Actor::User(user_id),
+        "auth.register",
+        &format!("user:{user_id}"),
+        Outcome::Success,
+    )
+    .request_id(request_id);
+    let (audit_row, sealer) = state
+        .audit
+        .prepare(event)
+        .map_err(|e| ApiError::internal("preparing an audit event", e))?;
+    match state.users.insert_with_audit(user, audit_row, sealer).await {
         Ok(()) => {}
         Err(StoreError::DuplicateEmail) => {
             let event = AuditEvent::new(
@@ -68,15 +80,6 @@ pub async fn register(
         Err(e) => return Err(ApiError::internal("storing a new user", e)),
     }
 
-    let event = AuditEvent::new(
-        AuditKind::Authentication,
-        Actor::User(user_id),
-        "auth.register",
-        &format!("user:{user_id}"),
-        Outcome::Success,
-    )
-    .request_id(request_id);
-    record(&state, event).await?;
     tracing::info!(%user_id, "registered a user");
     Ok((
         StatusCode::CREATED,

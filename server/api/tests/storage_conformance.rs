@@ -16,6 +16,7 @@ macro_rules! backend_suite {
                 duplicate_email_is_rejected,
                 duplicate_user_id_is_rejected,
                 session_round_trips,
+                user_and_audit_commit_together,
                 sql_metacharacters_stored_verbatim,
                 raw_rows_hold_only_ciphertext,
                 field_decrypts_after_rotation,

@@ -27,7 +27,7 @@ use uuid::Uuid;
 pub use chain::{ChainSealer, GENESIS_MAC, canonical_bytes};
 
 use crate::keys::KeyProvider;
-use crate::store::{AuditQuery, AuditRow, Store, StoreError};
+use crate::store::{AuditQuery, AuditRow, AuditSealer, Store, StoreError};
 
 /// Largest `details` object accepted, in bytes of compact JSON.
 pub const MAX_DETAILS_BYTES: usize = 4096;
@@ -189,6 +189,18 @@ impl Audit {
 
     /// Appends `event` to the chain and returns its entry id.
     pub async fn record(&self, event: AuditEvent) -> Result<i64, AuditError> {
+        let (row, sealer) = self.prepare(event)?;
+        let stored = self.store.append_audit(row, sealer).await?;
+        Ok(stored.id)
+    }
+
+    /// Builds the row for `event` and the sealer that chains it, for a
+    /// store call that appends it in the same transaction as another
+    /// change (see [`Store::insert_user_with_audit`]).
+    pub fn prepare(
+        &self,
+        event: AuditEvent,
+    ) -> Result<(AuditRow, Arc<dyn AuditSealer>), AuditError> {
         if !event.details.is_object() {
             return Err(AuditError::InvalidDetails);
         }
@@ -216,9 +228,8 @@ impl Audit {
             prev_mac: Vec::new(),
             mac: Vec::new(),
         };
-        let sealer: Arc<dyn crate::store::AuditSealer> = self.sealer.clone();
-        let stored = self.store.append_audit(row, sealer).await?;
-        Ok(stored.id)
+        let sealer: Arc<dyn AuditSealer> = self.sealer.clone();
+        Ok((row, sealer))
     }
 
     /// Walks the whole chain from the first entry and stops at the first

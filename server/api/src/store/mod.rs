@@ -132,6 +132,15 @@ pub trait Store: Send + Sync {
     /// Inserts a user; fails with [`StoreError::DuplicateEmail`] when the
     /// email blind index is taken.
     async fn insert_user(&self, user: UserRow) -> Result<(), StoreError>;
+    /// Inserts a user and appends its audit row in one transaction, so
+    /// neither is stored without the other. Fails like
+    /// [`Store::insert_user`] and [`Store::append_audit`].
+    async fn insert_user_with_audit(
+        &self,
+        user: UserRow,
+        audit: AuditRow,
+        sealer: Arc<dyn AuditSealer>,
+    ) -> Result<AuditRow, StoreError>;
     async fn find_user_by_email_index(
         &self,
         index: &[u8; BLIND_INDEX_LENGTH],

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
@@ -200,6 +200,87 @@ fn audit_from_row(row: &Row) -> Result<AuditRow, StoreError> {
     })
 }
 
+async fn insert_user_row(client: &impl GenericClient, user: &UserRow) -> Result<(), StoreError> {
+    let result = client
+        .execute(
+            &format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
+            &[
+                &user.id,
+                &user.email_ciphertext,
+                &user.email_blind_index.as_slice(),
+                &user.password_hash,
+                &whole_seconds(user.created_at),
+            ],
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => match unique_constraint(&e).as_deref() {
+            Some("users_pkey") => Err(StoreError::DuplicateId),
+            Some(_) => Err(StoreError::DuplicateEmail),
+            None => Err(pg_error(e)),
+        },
+    }
+}
+
+/// Chains `row` to the last audit row and inserts it inside `transaction`.
+async fn append_audit_row(
+    transaction: &tokio_postgres::Transaction<'_>,
+    mut row: AuditRow,
+    sealer: &dyn AuditSealer,
+) -> Result<AuditRow, StoreError> {
+    // Held until commit or rollback, so appends from every instance take
+    // turns and each reads the row the previous one wrote.
+    transaction
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_APPEND_LOCK])
+        .await
+        .map_err(pg_error)?;
+
+    let last = transaction
+        .query_opt(
+            "SELECT id, mac FROM audit_log ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    let (last_id, last_mac) = match last {
+        Some(last) => (
+            last.try_get::<_, i64>(0).map_err(pg_error)?,
+            last.try_get::<_, Vec<u8>>(1).map_err(pg_error)?,
+        ),
+        None => (0, crate::audit::GENESIS_MAC.to_vec()),
+    };
+    row.id = last_id + 1;
+    row.prev_mac = last_mac;
+    sealer.seal(&mut row)?;
+
+    transaction
+        .execute(
+            &format!(
+                "INSERT INTO audit_log ({AUDIT_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
+            &[
+                &row.id,
+                &row.recorded_at,
+                &row.kind,
+                &row.actor,
+                &row.action,
+                &row.resource,
+                &row.outcome,
+                &row.reason,
+                &row.request_id,
+                &row.details,
+                &i64::from(row.key_version),
+                &row.prev_mac,
+                &row.mac,
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(row)
+}
+
 /// Drops sub-second digits, so both backends store the same instant.
 fn whole_seconds(time: OffsetDateTime) -> OffsetDateTime {
     time.replace_nanosecond(0).unwrap_or(time)
@@ -213,26 +294,21 @@ impl Store for PostgresStore {
 
     async fn insert_user(&self, user: UserRow) -> Result<(), StoreError> {
         let client = self.client().await?;
-        let result = client
-            .execute(
-                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
-                &[
-                    &user.id,
-                    &user.email_ciphertext,
-                    &user.email_blind_index.as_slice(),
-                    &user.password_hash,
-                    &whole_seconds(user.created_at),
-                ],
-            )
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match unique_constraint(&e).as_deref() {
-                Some("users_pkey") => Err(StoreError::DuplicateId),
-                Some(_) => Err(StoreError::DuplicateEmail),
-                None => Err(pg_error(e)),
-            },
-        }
+        insert_user_row(&client, &user).await
+    }
+
+    async fn insert_user_with_audit(
+        &self,
+        user: UserRow,
+        audit: AuditRow,
+        sealer: Arc<dyn AuditSealer>,
+    ) -> Result<AuditRow, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        insert_user_row(&transaction, &user).await?;
+        let stored = append_audit_row(&transaction, audit, sealer.as_ref()).await?;
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(stored)
     }
 
     async fn find_user_by_email_index(
@@ -309,62 +385,14 @@ impl Store for PostgresStore {
 
     async fn append_audit(
         &self,
-        mut row: AuditRow,
+        row: AuditRow,
         sealer: Arc<dyn AuditSealer>,
     ) -> Result<AuditRow, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(pg_error)?;
-        // Held until commit or rollback, so appends from every instance
-        // take turns and each reads the row the previous one wrote.
-        transaction
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_APPEND_LOCK])
-            .await
-            .map_err(pg_error)?;
-
-        let last = transaction
-            .query_opt(
-                "SELECT id, mac FROM audit_log ORDER BY id DESC LIMIT 1",
-                &[],
-            )
-            .await
-            .map_err(pg_error)?;
-        let (last_id, last_mac) = match last {
-            Some(last) => (
-                last.try_get::<_, i64>(0).map_err(pg_error)?,
-                last.try_get::<_, Vec<u8>>(1).map_err(pg_error)?,
-            ),
-            None => (0, crate::audit::GENESIS_MAC.to_vec()),
-        };
-        row.id = last_id + 1;
-        row.prev_mac = last_mac;
-        sealer.seal(&mut row)?;
-
-        transaction
-            .execute(
-                &format!(
-                    "INSERT INTO audit_log ({AUDIT_COLUMNS})
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                ),
-                &[
-                    &row.id,
-                    &row.recorded_at,
-                    &row.kind,
-                    &row.actor,
-                    &row.action,
-                    &row.resource,
-                    &row.outcome,
-                    &row.reason,
-                    &row.request_id,
-                    &row.details,
-                    &i64::from(row.key_version),
-                    &row.prev_mac,
-                    &row.mac,
-                ],
-            )
-            .await
-            .map_err(pg_error)?;
+        let stored = append_audit_row(&transaction, row, sealer.as_ref()).await?;
         transaction.commit().await.map_err(pg_error)?;
-        Ok(row)
+        Ok(stored)
     }
 
     async fn list_audit(&self, query: AuditQuery) -> Result<Vec<AuditRow>, StoreError> {

@@ -155,8 +155,12 @@ fn db_error(error: rusqlite::Error) -> StoreError {
 
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, _)
-        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+fn is_primary_key_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 fn conversion_error(
@@ -241,6 +245,49 @@ fn finish_audit((mut row, key_version): (AuditRow, i64)) -> Result<AuditRow, Sto
     Ok(row)
 }
 
+fn insert_user_row(connection: &Connection, user: &UserRow) -> Result<(), StoreError> {
+    let result = connection.execute(
+        &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
+        params![
+            user.id.as_bytes().as_slice(),
+            user.email_ciphertext,
+            user.email_blind_index.as_slice(),
+            user.password_hash,
+            user.created_at.unix_timestamp()
+        ],
+    );
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_primary_key_violation(&e) => Err(StoreError::DuplicateId),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::DuplicateEmail),
+        Err(e) => Err(db_error(e)),
+    }
+}
+
+/// Chains `row` to the last audit row and inserts it. `transaction` must
+/// be IMMEDIATE: it holds the write lock from before the read, so two
+/// processes appending at once cannot both read the same last row.
+fn append_audit_row(
+    transaction: &rusqlite::Transaction<'_>,
+    mut row: AuditRow,
+    sealer: &dyn AuditSealer,
+) -> Result<AuditRow, StoreError> {
+    let last: Option<(i64, Vec<u8>)> = transaction
+        .query_row(
+            "SELECT id, mac FROM audit_log ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db_error)?;
+    let (last_id, last_mac) = last.unwrap_or((0, crate::audit::GENESIS_MAC.to_vec()));
+    row.id = last_id + 1;
+    row.prev_mac = last_mac;
+    sealer.seal(&mut row)?;
+    insert_audit_row(transaction, &row)?;
+    Ok(row)
+}
+
 /// Inserts one sealed audit row inside the caller's transaction.
 fn insert_audit_row(
     transaction: &rusqlite::Transaction<'_>,
@@ -276,28 +323,24 @@ impl Store for SqlCipherStore {
     }
 
     async fn insert_user(&self, user: UserRow) -> Result<(), StoreError> {
+        self.with_connection(move |connection| insert_user_row(connection, &user))
+            .await
+    }
+
+    async fn insert_user_with_audit(
+        &self,
+        user: UserRow,
+        audit: AuditRow,
+        sealer: Arc<dyn AuditSealer>,
+    ) -> Result<AuditRow, StoreError> {
         self.with_connection(move |connection| {
-            let result = connection.execute(
-                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"),
-                params![
-                    user.id.as_bytes().as_slice(),
-                    user.email_ciphertext,
-                    user.email_blind_index.as_slice(),
-                    user.password_hash,
-                    user.created_at.unix_timestamp()
-                ],
-            );
-            match result {
-                Ok(_) => Ok(()),
-                Err(e) if is_unique_violation(&e) => {
-                    if e.to_string().contains("users.id") {
-                        Err(StoreError::DuplicateId)
-                    } else {
-                        Err(StoreError::DuplicateEmail)
-                    }
-                }
-                Err(e) => Err(db_error(e)),
-            }
+            let transaction = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            insert_user_row(&transaction, &user)?;
+            let stored = append_audit_row(&transaction, audit, sealer.as_ref())?;
+            transaction.commit().map_err(db_error)?;
+            Ok(stored)
         })
         .await
     }
@@ -351,7 +394,9 @@ impl Store for SqlCipherStore {
             );
             match result {
                 Ok(_) => Ok(()),
-                Err(e) if is_unique_violation(&e) => Err(StoreError::DuplicateId),
+                Err(e) if is_unique_violation(&e) || is_primary_key_violation(&e) => {
+                    Err(StoreError::DuplicateId)
+                }
                 Err(e) => Err(db_error(e)),
             }
         })
@@ -392,30 +437,16 @@ impl Store for SqlCipherStore {
 
     async fn append_audit(
         &self,
-        mut row: AuditRow,
+        row: AuditRow,
         sealer: Arc<dyn AuditSealer>,
     ) -> Result<AuditRow, StoreError> {
         self.with_connection(move |connection| {
-            // IMMEDIATE takes the write lock before the read, so two
-            // processes appending at once cannot both read the same last row.
             let transaction = connection
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_error)?;
-            let last: Option<(i64, Vec<u8>)> = transaction
-                .query_row(
-                    "SELECT id, mac FROM audit_log ORDER BY id DESC LIMIT 1",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(db_error)?;
-            let (last_id, last_mac) = last.unwrap_or((0, crate::audit::GENESIS_MAC.to_vec()));
-            row.id = last_id + 1;
-            row.prev_mac = last_mac;
-            sealer.seal(&mut row)?;
-            insert_audit_row(&transaction, &row)?;
+            let stored = append_audit_row(&transaction, row, sealer.as_ref())?;
             transaction.commit().map_err(db_error)?;
-            Ok(row)
+            Ok(stored)
         })
         .await
     }

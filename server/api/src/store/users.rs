@@ -9,7 +9,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Store, StoreError, UserRow};
+use super::{AuditRow, AuditSealer, Store, StoreError, UserRow};
 use crate::crypto::{BLIND_INDEX_LENGTH, BlindIndex, Column, FieldCipher};
 use crate::keys::KeyProvider;
 
@@ -61,14 +61,23 @@ impl UserDirectory {
     /// Stores a new user; [`StoreError::DuplicateEmail`] if the email is
     /// taken.
     pub async fn insert(&self, user: UserRecord) -> Result<(), StoreError> {
-        let row = UserRow {
-            id: user.id,
-            email_ciphertext: self.cipher.encrypt(Column::USERS_EMAIL, &user.email)?,
-            email_blind_index: self.email_index(&user.email)?,
-            password_hash: user.password_hash,
-            created_at: user.created_at,
-        };
+        let row = self.encrypt(user)?;
         self.store.insert_user(row).await
+    }
+
+    /// Stores a new user and appends `audit` (from
+    /// [`crate::audit::Audit::prepare`]) in one transaction.
+    pub async fn insert_with_audit(
+        &self,
+        user: UserRecord,
+        audit: AuditRow,
+        sealer: Arc<dyn AuditSealer>,
+    ) -> Result<(), StoreError> {
+        let row = self.encrypt(user)?;
+        self.store
+            .insert_user_with_audit(row, audit, sealer)
+            .await
+            .map(|_| ())
     }
 
     /// Finds a user by normalized email, through its blind index.
@@ -81,6 +90,16 @@ impl UserDirectory {
     pub async fn find_by_id(&self, id: Uuid) -> Result<Option<UserRecord>, StoreError> {
         let row = self.store.find_user_by_id(id).await?;
         row.map(|row| self.decrypt(row)).transpose()
+    }
+
+    fn encrypt(&self, user: UserRecord) -> Result<UserRow, StoreError> {
+        Ok(UserRow {
+            id: user.id,
+            email_ciphertext: self.cipher.encrypt(Column::USERS_EMAIL, &user.email)?,
+            email_blind_index: self.email_index(&user.email)?,
+            password_hash: user.password_hash,
+            created_at: user.created_at,
+        })
     }
 
     fn decrypt(&self, row: UserRow) -> Result<UserRecord, StoreError> {

@@ -612,3 +612,53 @@ pub async fn server_audits_authentication(backend: &TestBackend) {
     assert_eq!(report.verified, 5);
     assert_eq!(report.broken, None);
 }
+
+/// Fails every seal, to make the audit half of a transaction fail.
+struct FailingSealer;
+
+impl AuditSealer for FailingSealer {
+    fn seal(&self, _row: &mut AuditRow) -> Result<(), StoreError> {
+        Err(StoreError::Seal("refused by the test".to_owned()))
+    }
+}
+
+pub async fn user_and_audit_commit_together(backend: &TestBackend) {
+    let store = &backend.data.store;
+    let audit = &backend.data.audit;
+    let user = user_row("v1:a", 6);
+    let (row, sealer) = audit.prepare(event("auth.register")).expect("prepare");
+    store
+        .insert_user_with_audit(user.clone(), row, sealer)
+        .await
+        .expect("insert both");
+
+    let (row, _) = audit.prepare(event("auth.register")).expect("prepare");
+    let failed_seal = store
+        .insert_user_with_audit(user_row("v1:b", 7), row, Arc::new(FailingSealer))
+        .await;
+    let (row, sealer) = audit.prepare(event("auth.register")).expect("prepare");
+    let duplicate = store
+        .insert_user_with_audit(user_row("v1:c", 6), row, sealer)
+        .await;
+
+    assert!(
+        matches!(failed_seal, Err(StoreError::Seal(_))),
+        "{failed_seal:?}"
+    );
+    assert!(
+        matches!(duplicate, Err(StoreError::DuplicateEmail)),
+        "{duplicate:?}"
+    );
+    let rolled_back = store
+        .find_user_by_email_index(&[7; 32])
+        .await
+        .expect("find");
+    assert!(
+        rolled_back.is_none(),
+        "the user of a failed audit append was kept"
+    );
+    assert_eq!(backend.raw_rows("users").await.len(), 1);
+    let report = audit.verify().await.expect("verify");
+    assert_eq!(report.verified, 1, "only the committed audit row exists");
+    assert_eq!(report.broken, None);
+}
