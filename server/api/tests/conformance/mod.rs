@@ -432,8 +432,8 @@ pub async fn verify_detects_deleted_entry(backend: &TestBackend) {
 }
 
 pub async fn verify_detects_changed_mac(backend: &TestBackend) {
-    // Rewriting a row together with its MAC needs the audit key; without
-    // it, the next entry's link no longer matches.
+    // A replaced MAC no longer matches the row. Forging a matching one
+    // needs the audit key, which the database does not contain.
     let changed =
         tamper_with_audit(backend, "UPDATE audit_log SET mac = prev_mac WHERE id = 2").await;
     assert_eq!(changed, 1);
@@ -618,7 +618,7 @@ struct FailingSealer;
 
 impl AuditSealer for FailingSealer {
     fn seal(&self, _row: &mut AuditRow) -> Result<(), StoreError> {
-        Err(StoreError::Seal("refused by the test".to_owned()))
+        Err(StoreError::Seal("rejected by the test".to_owned()))
     }
 }
 
