@@ -23,6 +23,7 @@ pub async fn run() -> anyhow::Result<()> {
     let server = sharepay_server::start(ServerConfig {
         data_dir: server_dir.clone(),
         listen: "127.0.0.1:0".parse().context("invalid listen address")?,
+        ..ServerConfig::default()
     })
     .await
     .context("the server failed to start")?;

@@ -20,6 +20,7 @@ impl TestServer {
         let server = sharepay_server::start(ServerConfig {
             data_dir: data_dir.path().to_path_buf(),
             listen: "127.0.0.1:0".parse().expect("loopback address"),
+            ..ServerConfig::default()
         })
         .await
         .expect("start the server");

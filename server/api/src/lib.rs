@@ -1,13 +1,19 @@
 //! The SharePay API server.
 //!
-//! [`start`] opens the data directory (keys, TLS files, the SQLCipher
-//! store), binds the HTTPS listener and serves until shut down. The binary
-//! in `main.rs` and the in-process demo and tests all go through it.
+//! [`start`] opens the data layer (keys, the SQLCipher or PostgreSQL store,
+//! the audit trail) and the TLS files, binds the HTTPS listener and serves
+//! until shut down. The binary in `main.rs` and the in-process demo and
+//! tests all go through it.
 
+pub mod audit;
 pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod data;
 pub mod error;
 pub mod extract;
-pub mod keyring;
+pub mod http_config;
+pub mod keys;
 pub mod routes;
 pub mod serve;
 pub mod store;
@@ -15,7 +21,7 @@ pub mod tls;
 pub mod validate;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,40 +37,31 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use crate::config::ServerConfig;
+
+use crate::audit::{Actor, Audit, AuditEvent, AuditKind, Outcome};
 use crate::auth::password::PasswordHashing;
 use crate::auth::tokens::TokenSigner;
+use crate::data::{DataLayer, OpenMode};
 use crate::error::StartupError;
-use crate::keyring::{KeyProvider, KeyPurpose, LocalKeyring};
+use crate::keys::{KeyProvider, KeyPurpose};
 use crate::store::Store;
-use crate::store::sqlcipher::SqlCipherStore;
+use crate::store::users::UserDirectory;
 use crate::tls::TlsMaterial;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const DATABASE_FILE: &str = "sharepay.db";
-
-/// What the server needs to start. Every field has a default that works
-/// with no setup.
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    pub data_dir: PathBuf,
-    pub listen: SocketAddr,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            data_dir: PathBuf::from("sharepay-data"),
-            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
-        }
-    }
-}
 
 /// Shared state of every request handler.
 #[derive(Clone)]
 pub struct AppState {
+    /// The validated configuration the server started with.
+    pub config: Arc<ServerConfig>,
     pub store: Arc<dyn Store>,
+    /// Users with their email encrypted and blind-indexed.
+    pub users: Arc<UserDirectory>,
+    pub audit: Arc<Audit>,
     pub passwords: Arc<PasswordHashing>,
     pub tokens: Arc<TokenSigner>,
 }
@@ -106,19 +103,23 @@ impl RunningServer {
 /// Opens the data directory, binds the listener and starts serving in a
 /// background task.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| StartupError::io("create the data directory", &config.data_dir, e))?;
-    let data_dir = std::fs::canonicalize(&config.data_dir)
-        .map_err(|e| StartupError::io("resolve", &config.data_dir, e))?;
+    config
+        .validate()
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+    tracing::info!(config = %config.redacted(), "effective configuration");
 
-    let keyring = LocalKeyring::open_or_create(&data_dir)?;
+    let data = DataLayer::open(&config, OpenMode::CreateIfMissing).await?;
+    let data_dir = data.data_dir.clone();
     let tls = TlsMaterial::load_or_create(&data_dir.join("tls"))?;
-    let state = build_state(&data_dir, &keyring)?;
+    let config_sha256 = config.redacted_sha256();
+    let listen = config.listen;
+    let state = build_state(config, data)?;
+    record_start(&state.audit, &config_sha256, &data_dir).await?;
     let router = router(state);
 
-    let listener = TcpListener::bind(config.listen)
+    let listener = TcpListener::bind(listen)
         .await
-        .map_err(|e| StartupError::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+        .map_err(|e| StartupError::Config(format!("cannot listen on {listen}: {e}")))?;
     let local_addr = listener
         .local_addr()
         .map_err(|e| StartupError::Config(format!("cannot read the bound address: {e}")))?;
@@ -143,17 +144,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
     })
 }
 
-fn build_state(
-    data_dir: &std::path::Path,
-    keys: &dyn KeyProvider,
-) -> Result<AppState, StartupError> {
-    let key_error = |e: keyring::KeyError| StartupError::Config(e.to_string());
-    let database_key = keys.data_key(KeyPurpose::Database).map_err(key_error)?;
-    let store = SqlCipherStore::open(&data_dir.join(DATABASE_FILE), database_key.expose())
-        .map_err(|e| StartupError::Store(e.to_string()))?;
-
+fn build_state(config: ServerConfig, data: DataLayer) -> Result<AppState, StartupError> {
+    let keys: &dyn KeyProvider = data.keys.as_ref();
+    let key_error = |e: keys::KeyError| StartupError::Config(e.to_string());
     let pepper = keys
-        .data_key(KeyPurpose::PasswordPepper)
+        .current(KeyPurpose::PasswordPepper)
         .map_err(key_error)?;
     let max_parallel_hashes = std::thread::available_parallelism().map_or(2, usize::from);
     let passwords = PasswordHashing::new(
@@ -162,14 +157,44 @@ fn build_state(
     )
     .map_err(|e| StartupError::Config(e.to_string()))?;
 
-    let signing_key = keys.data_key(KeyPurpose::JwtSigning).map_err(key_error)?;
+    let signing_key = keys.current(KeyPurpose::JwtSigning).map_err(key_error)?;
     let tokens = TokenSigner::new(&signing_key).map_err(|e| StartupError::Config(e.to_string()))?;
 
     Ok(AppState {
-        store: Arc::new(store),
+        config: Arc::new(config),
+        store: data.store,
+        users: data.users,
+        audit: data.audit,
         passwords: Arc::new(passwords),
         tokens: Arc::new(tokens),
     })
+}
+
+/// Records the start in the audit trail with the hash of the effective
+/// configuration, so a changed configuration shows up between starts.
+async fn record_start(
+    audit: &Audit,
+    config_sha256: &str,
+    data_dir: &Path,
+) -> Result<(), StartupError> {
+    let event = AuditEvent::new(
+        AuditKind::SystemChange,
+        Actor::System,
+        "server.start",
+        "server",
+        Outcome::Success,
+    )
+    .details(serde_json::json!({
+        "config_sha256": config_sha256,
+        "version": env!("CARGO_PKG_VERSION"),
+    }));
+    audit.record(event).await.map_err(|e| {
+        StartupError::Store(format!(
+            "recording the start in the audit trail of {} failed: {e}",
+            data_dir.display()
+        ))
+    })?;
+    Ok(())
 }
 
 /// Builds the `/v1/` router with its middleware.

@@ -1,26 +1,73 @@
-//! `sharepay-server`: runs the SharePay API over HTTPS.
+//! `sharepay-server`: runs the SharePay API over HTTPS, and checks or
+//! exports its audit trail.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use sharepay_server::{ServerConfig, start};
+use clap::{Parser, Subcommand};
+use sharepay_server::config::{CONFIG_FILE_ENV, DatabaseUrl, ServerConfig};
+use sharepay_server::data::{DataLayer, OpenMode};
+use sharepay_server::start;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Runs the SharePay API server over HTTPS (TLS 1.3 only).
 ///
 /// On first start it creates the data directory with a keyring, a local CA
-/// and server certificate, and an encrypted SQLCipher database.
+/// and server certificate, and an encrypted SQLCipher database. Settings come
+/// from defaults, then the configuration file, then SHAREPAY_* environment
+/// variables, then these flags.
 #[derive(Debug, Parser)]
 #[command(name = "sharepay-server", version)]
 struct Cli {
-    /// Folder for the database, keyring and TLS files; created if missing.
-    #[arg(long, env = "SHAREPAY_DATA_DIR", default_value = "sharepay-data")]
-    data_dir: PathBuf,
+    /// TOML configuration file.
+    #[arg(long, global = true, env = CONFIG_FILE_ENV)]
+    config: Option<PathBuf>,
 
-    /// Address and port to listen on; port 0 picks a free port.
-    #[arg(long, env = "SHAREPAY_LISTEN", default_value = "127.0.0.1:8443")]
-    listen: SocketAddr,
+    /// Folder for the database, keyring and TLS files; created if missing
+    /// [env: SHAREPAY_DATA_DIR; default: sharepay-data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+
+    /// Address and port to listen on; port 0 picks a free port
+    /// [env: SHAREPAY_LISTEN; default: 127.0.0.1:8443].
+    #[arg(long, global = true)]
+    listen: Option<SocketAddr>,
+
+    /// PostgreSQL URL (postgres://user@host:port/database) to use instead of
+    /// the embedded SQLCipher file [env: SHAREPAY_DATABASE_URL]. A password
+    /// here is visible to other local users; prefer the environment.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTPS server (the default).
+    Serve,
+    /// Check or export the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the HMAC chain; print "N entries verified" or name the first
+    /// broken entry and exit with status 1.
+    Verify,
+    /// Write entries as JSON lines to standard output.
+    Export {
+        /// Only entries recorded at or after this RFC 3339 time, such as
+        /// 2026-12-01T00:00:00Z.
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -34,10 +81,41 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let config = ServerConfig {
-        data_dir: cli.data_dir,
-        listen: cli.listen,
+    let config = match load_config(&cli) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("sharepay-server: {message}");
+            return ExitCode::from(2);
+        }
     };
+    match cli.command {
+        None | Some(Command::Serve) => serve(config).await,
+        Some(Command::Audit {
+            command: AuditCommand::Verify,
+        }) => audit_verify(config).await,
+        Some(Command::Audit {
+            command: AuditCommand::Export { since },
+        }) => audit_export(config, since.as_deref()).await,
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
+    let mut config =
+        ServerConfig::load(cli.config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+    if let Some(data_dir) = &cli.data_dir {
+        config.data_dir = data_dir.clone();
+    }
+    if let Some(listen) = cli.listen {
+        config.listen = listen;
+    }
+    if let Some(url) = &cli.database_url {
+        config.database_url = Some(DatabaseUrl::new(url));
+    }
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+async fn serve(config: ServerConfig) -> ExitCode {
     let server = match start(config).await {
         Ok(server) => server,
         Err(e) => {
@@ -64,6 +142,69 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("sharepay-server: the server task failed: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn audit_verify(config: ServerConfig) -> ExitCode {
+    let data = match DataLayer::open(&config, OpenMode::ExistingOnly).await {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("sharepay-server audit verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match data.audit.verify().await {
+        Ok(report) => match report.broken {
+            None => {
+                println!("{} entries verified", report.verified);
+                ExitCode::SUCCESS
+            }
+            Some(broken) => {
+                println!(
+                    "audit chain broken at entry {}: {} ({} entries before it verified)",
+                    broken.id, broken.problem, report.verified
+                );
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("sharepay-server audit verify: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn audit_export(config: ServerConfig, since: Option<&str>) -> ExitCode {
+    let since = match since
+        .map(|text| OffsetDateTime::parse(text, &Rfc3339))
+        .transpose()
+    {
+        Ok(since) => since,
+        Err(e) => {
+            eprintln!(
+                "sharepay-server audit export: --since must be an RFC 3339 time such as \
+                 2026-12-01T00:00:00Z: {e}"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let data = match DataLayer::open(&config, OpenMode::ExistingOnly).await {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("sharepay-server audit export: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match data.audit.export(since, &mut stdout).await {
+        Ok(count) => {
+            tracing::info!(entries = count, "exported audit entries");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sharepay-server audit export: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use sharepay_domain::wire::{
     HealthResponse, LoginRequest, MeResponse, RegisterRequest, RegisterResponse, TokenResponse,
@@ -13,11 +13,13 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::audit::{Actor, AuditEvent, AuditKind, Outcome};
 use crate::auth::AuthenticatedUser;
 use crate::auth::tokens::{ACCESS_TOKEN_SECONDS, new_refresh_token};
 use crate::error::ApiError;
 use crate::extract::StrictJson;
-use crate::store::{SessionRecord, StoreError, UserRecord};
+use crate::store::users::UserRecord;
+use crate::store::{SessionRecord, StoreError};
 use crate::validate;
 
 const REFRESH_TOKEN_DAYS: i64 = 30;
@@ -31,6 +33,7 @@ pub async fn health() -> Json<HealthResponse> {
 
 pub async fn register(
     State(state): State<AppState>,
+    headers: HeaderMap,
     StrictJson(request): StrictJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
     let email = validate::email(&request.email)?;
@@ -39,14 +42,37 @@ pub async fn register(
     let password_hash = state.passwords.hash(password).await?;
     let user = UserRecord {
         id: Uuid::now_v7(),
-        email,
+        email: email.clone(),
         password_hash,
         created_at: OffsetDateTime::now_utc(),
     };
     let user_id = user.id;
-    match state.store.insert_user(user).await {
+    let request_id = request_id(&headers);
+    let event = AuditEvent::new(
+        AuditKind::Authentication,
+        Actor::User(user_id),
+        "auth.register",
+        &format!("user:{user_id}"),
+        Outcome::Success,
+    )
+    .request_id(request_id);
+    let (audit_row, sealer) = state
+        .audit
+        .prepare(event)
+        .map_err(|e| ApiError::internal("preparing an audit event", e))?;
+    match state.users.insert_with_audit(user, audit_row, sealer).await {
         Ok(()) => {}
         Err(StoreError::DuplicateEmail) => {
+            let event = AuditEvent::new(
+                AuditKind::Authentication,
+                Actor::Anonymous,
+                "auth.register",
+                &email_resource(&state, &email)?,
+                Outcome::Failure,
+            )
+            .reason("email already registered")
+            .request_id(request_id);
+            record(&state, event).await?;
             return Err(ApiError::Conflict {
                 detail: "an account with this email already exists; log in instead".to_owned(),
             });
@@ -65,21 +91,37 @@ pub async fn register(
 
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     StrictJson(request): StrictJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let email = validate::email(&request.email)?;
     let password = SecretString::from(request.password);
+    let request_id = request_id(&headers);
 
     let user = state
-        .store
-        .find_user_by_email(&email)
+        .users
+        .find_by_email(&email)
         .await
         .map_err(|e| ApiError::internal("loading a user", e))?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = state.passwords.verify(password, stored_hash).await?;
     let user = match (user, verified) {
         (Some(user), true) => user,
-        _ => {
+        (user, _) => {
+            let (resource, reason) = match &user {
+                Some(user) => (format!("user:{}", user.id), "wrong password"),
+                None => (email_resource(&state, &email)?, "unknown email"),
+            };
+            let event = AuditEvent::new(
+                AuditKind::Authentication,
+                Actor::Anonymous,
+                "auth.login",
+                &resource,
+                Outcome::Failure,
+            )
+            .reason(reason)
+            .request_id(request_id);
+            record(&state, event).await?;
             tracing::info!("rejected a login");
             return Err(ApiError::Unauthorized {
                 detail: "the email or password is wrong".to_owned(),
@@ -103,6 +145,16 @@ pub async fn login(
         .await
         .map_err(|e| ApiError::internal("storing a session", e))?;
     let access_token = state.tokens.issue(user.id, session_id)?;
+    let event = AuditEvent::new(
+        AuditKind::Authentication,
+        Actor::User(user.id),
+        "auth.login",
+        &format!("user:{}", user.id),
+        Outcome::Success,
+    )
+    .request_id(request_id)
+    .details(serde_json::json!({ "session_id": session_id.to_string() }));
+    record(&state, event).await?;
 
     tracing::info!(user_id = %user.id, %session_id, "logged in");
     Ok(Json(TokenResponse {
@@ -118,8 +170,8 @@ pub async fn me(
     caller: AuthenticatedUser,
 ) -> Result<Json<MeResponse>, ApiError> {
     let user = state
-        .store
-        .find_user_by_id(caller.user_id)
+        .users
+        .find_by_id(caller.user_id)
         .await
         .map_err(|e| ApiError::internal("loading a user", e))?
         .ok_or(ApiError::NotFound)?;
@@ -132,4 +184,33 @@ pub async fn me(
         email: user.email,
         created_at,
     }))
+}
+
+/// Returns the request id that the request-id middleware set, if any.
+fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+}
+
+/// Names an account by the first 8 bytes of its email blind index, so the
+/// audit trail can relate attempts on one address without storing it.
+fn email_resource(state: &AppState, email: &str) -> Result<String, ApiError> {
+    let index = state
+        .users
+        .email_index(email)
+        .map_err(|e| ApiError::internal("computing an email blind index", e))?;
+    let prefix: String = index[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("email_index:{prefix}"))
+}
+
+/// Records an audit event. A request whose event cannot be recorded fails,
+/// so no authentication goes unaudited.
+async fn record(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
+    state
+        .audit
+        .record(event)
+        .await
+        .map(|_| ())
+        .map_err(|e| ApiError::internal("recording an audit event", e))
 }

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::keyring::DataKey;
+use crate::keys::DataKey;
 
 pub const ACCESS_TOKEN_SECONDS: u64 = 15 * 60;
 pub const ISSUER: &str = "sharepay";
@@ -112,12 +112,15 @@ pub fn hash_refresh_token(token: &str) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyring::{KeyProvider, KeyPurpose, LocalKeyring};
+    use crate::keys::{KdfParams, KeyProvider, KeyPurpose, LocalKeyring, OperatorSecret};
 
     fn signer() -> TokenSigner {
         let dir = tempfile::tempdir().expect("temp dir");
-        let keyring = LocalKeyring::open_or_create(dir.path()).expect("keyring");
-        let key = keyring.data_key(KeyPurpose::JwtSigning).expect("key");
+        let secret = OperatorSecret::new("token-test-operator-secret", "test").expect("secret");
+        let kdf = KdfParams::with_cost(64, 1).expect("kdf");
+        let keyring =
+            LocalKeyring::create(&dir.path().join("keyring.json"), &secret, kdf).expect("keyring");
+        let key = keyring.current(KeyPurpose::JwtSigning).expect("key");
         TokenSigner::new(&key).expect("signer")
     }
 

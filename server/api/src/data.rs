@@ -1,0 +1,123 @@
+//! Opens the data layer from the configuration: the keyring, the store
+//! chosen by `database_url`, the user directory and the audit service.
+//!
+//! The server and the `audit` subcommands open it the same way, so both
+//! find the same data for the same configuration. Only the server may
+//! create a missing data directory, keyring or operator secret.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::audit::Audit;
+use crate::config::ServerConfig;
+use crate::error::StartupError;
+use crate::keys::{KeyProvider, KeyPurpose, LocalKeyring, resolve_operator_secret};
+use crate::store::Store;
+use crate::store::postgres::PostgresStore;
+use crate::store::sqlcipher::SqlCipherStore;
+use crate::store::users::UserDirectory;
+
+/// File name of the keyring inside the data directory.
+pub const KEYRING_FILE: &str = "keyring.json";
+/// File name of the embedded database inside the data directory.
+pub const DATABASE_FILE: &str = "sharepay.db";
+
+/// Whether opening may create what is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Server start: create the data directory, keyring and database.
+    CreateIfMissing,
+    /// Tools such as `audit verify`: fail if anything is missing.
+    ExistingOnly,
+}
+
+/// The opened data layer.
+pub struct DataLayer {
+    /// The data directory, resolved to an absolute path.
+    pub data_dir: PathBuf,
+    pub keys: Arc<dyn KeyProvider>,
+    pub store: Arc<dyn Store>,
+    pub users: Arc<UserDirectory>,
+    pub audit: Arc<Audit>,
+}
+
+impl DataLayer {
+    pub async fn open(config: &ServerConfig, mode: OpenMode) -> Result<Self, StartupError> {
+        let data_dir = resolve_data_dir(&config.data_dir, mode)?;
+        let keys = open_keyring(config, &data_dir, mode)?;
+        let store = open_store(config, &data_dir, keys.as_ref(), mode).await?;
+        Ok(Self {
+            users: Arc::new(UserDirectory::new(Arc::clone(&store), Arc::clone(&keys))),
+            audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&keys))),
+            data_dir,
+            keys,
+            store,
+        })
+    }
+}
+
+fn resolve_data_dir(data_dir: &Path, mode: OpenMode) -> Result<PathBuf, StartupError> {
+    if mode == OpenMode::CreateIfMissing {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StartupError::io("create the data directory", data_dir, e))?;
+    }
+    std::fs::canonicalize(data_dir)
+        .map_err(|e| StartupError::io("open the data directory", data_dir, e))
+}
+
+fn open_keyring(
+    config: &ServerConfig,
+    data_dir: &Path,
+    mode: OpenMode,
+) -> Result<Arc<dyn KeyProvider>, StartupError> {
+    let key_error = |e: crate::keys::KeyError| StartupError::Config(e.to_string());
+    let path = data_dir.join(KEYRING_FILE);
+    let exists = path.exists();
+    let secret = resolve_operator_secret(
+        config.operator_secret_file.as_deref(),
+        config.operator_secret.as_ref(),
+        data_dir,
+        exists,
+        mode == OpenMode::CreateIfMissing,
+    )
+    .map_err(key_error)?;
+    let keyring = match mode {
+        OpenMode::CreateIfMissing => LocalKeyring::open_or_create(&path, &secret),
+        OpenMode::ExistingOnly => LocalKeyring::open(&path, &secret),
+    }
+    .map_err(key_error)?;
+    Ok(Arc::new(keyring))
+}
+
+async fn open_store(
+    config: &ServerConfig,
+    data_dir: &Path,
+    keys: &dyn KeyProvider,
+    mode: OpenMode,
+) -> Result<Arc<dyn Store>, StartupError> {
+    let store_error = |e: crate::store::StoreError| StartupError::Store(e.to_string());
+    match &config.database_url {
+        Some(url) => {
+            let store = PostgresStore::connect(url.expose(), config.database_pool_size)
+                .await
+                .map_err(store_error)?;
+            tracing::info!(database = %url.redacted(), "opened the PostgreSQL store");
+            Ok(Arc::new(store))
+        }
+        None => {
+            let path = data_dir.join(DATABASE_FILE);
+            if mode == OpenMode::ExistingOnly && !path.exists() {
+                return Err(StartupError::Store(format!(
+                    "no database at {}; check data_dir and database_url",
+                    path.display()
+                )));
+            }
+            let key = keys
+                .current(KeyPurpose::Database)
+                .map_err(|e| StartupError::Config(e.to_string()))?;
+            let store = SqlCipherStore::open(&path, key.expose()).map_err(store_error)?;
+            tracing::info!(path = %path.display(), "opened the SQLCipher store");
+            Ok(Arc::new(store))
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The `sharepay-server` binary at start-up: zero configuration, the
+//! generated operator secret, configuration errors that name the key, and
+//! a wrong operator secret that changes nothing.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// Starts the binary in `cwd` with only `env` set among SHAREPAY_*
+/// variables.
+fn server_command(cwd: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sharepay-server"));
+    command.current_dir(cwd);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SHAREPAY_") {
+            command.env_remove(name);
+        }
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Starts the server with `env` and stdout piped, for [`start_lines`].
+fn spawn_server(cwd: &Path, env: &[(&str, &str)]) -> Child {
+    server_command(cwd, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server")
+}
+
+/// Reads stdout until the server has printed its four start lines, then
+/// stops it and returns them.
+fn start_lines(mut child: Child) -> Vec<String> {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read a line");
+        lines.push(line);
+        if lines.len() == 4 {
+            break;
+        }
+    }
+    child.kill().expect("stop the server");
+    child.wait().expect("wait for the server");
+    lines
+}
+
+#[test]
+fn starts_with_no_configuration() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let child = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+
+    let lines = start_lines(child);
+
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(
+        lines[0].starts_with("listening: https://127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with("ca-certificate: "), "{lines:?}");
+    assert!(lines[2].starts_with("spki-pin-sha256: "), "{lines:?}");
+    assert!(lines[3].starts_with("spki-pin-sha256: "), "{lines:?}");
+    let data = cwd.path().join("sharepay-data");
+    assert!(data.join("keyring.json").exists());
+    assert!(data.join("sharepay.db").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("operator-secret"))
+            .expect("the generated operator secret")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn wrong_operator_secret_fails_cleanly() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let first = spawn_server(
+        cwd.path(),
+        &[
+            ("SHAREPAY_LISTEN", "127.0.0.1:0"),
+            ("SHAREPAY_OPERATOR_SECRET", "the-first-operator-secret"),
+        ],
+    );
+    assert_eq!(start_lines(first).len(), 4);
+    let keyring = cwd.path().join("sharepay-data").join("keyring.json");
+    let before = std::fs::read(&keyring).expect("read keyring");
+
+    let second = server_command(
+        cwd.path(),
+        &[
+            ("SHAREPAY_LISTEN", "127.0.0.1:0"),
+            ("SHAREPAY_OPERATOR_SECRET", "a-different-operator-secret"),
+        ],
+    )
+    .output()
+    .expect("run");
+
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success());
+    assert!(stderr.contains("does not open the keyring"), "{stderr}");
+    assert_eq!(before, std::fs::read(&keyring).expect("read keyring"));
+}
+
+#[test]
+fn invalid_setting_names_key() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+
+    let output = server_command(cwd.path(), &[("SHAREPAY_DATABASE_POOL_SIZE", "0")])
+        .output()
+        .expect("run");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("database_pool_size"), "{stderr}");
+    assert!(stderr.contains("SHAREPAY_DATABASE_POOL_SIZE"), "{stderr}");
+    assert!(
+        !cwd.path().join("sharepay-data").exists(),
+        "nothing may be created"
+    );
+}
+
+#[test]
+fn config_file_sets_values() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let config = cwd.path().join("server.toml");
+    std::fs::write(
+        &config,
+        "data_dir = \"from-file\"\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .expect("write config");
+    let config_text = config.display().to_string();
+
+    let child = spawn_server(cwd.path(), &[("SHAREPAY_CONFIG", &config_text)]);
+    let lines = start_lines(child);
+
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(cwd.path().join("from-file").join("keyring.json").exists());
+    assert!(!cwd.path().join("sharepay-data").exists());
+}
+
+#[test]
+fn audit_verify_needs_existing_data() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+
+    let output = server_command(cwd.path(), &[])
+        .args(["audit", "verify"])
+        .output()
+        .expect("run");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        !cwd.path().join("sharepay-data").exists(),
+        "verify must create nothing"
+    );
+}
