@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
     let config = ServerConfig {
         data_dir: cli.data_dir,
         listen: cli.listen,
+        ..ServerConfig::default()
     };
     let server = match start(config).await {
         Ok(server) => server,
