@@ -65,6 +65,8 @@ pub struct HttpConfig {
     /// are rejected with 429 until old ones expire.
     pub rate_limit_max_keys: usize,
     /// Log lines as JSON objects (`json`) or as readable text (`text`).
+    /// NOTE: applied only where the binary calls
+    /// `observability::init_tracing`; `main.rs` does not call it yet.
     pub log_format: LogFormat,
     /// Address of the plain-HTTP admin listener that serves `/metrics`.
     /// Keep it on loopback; `null` (or omitting it in code) turns it off.
