@@ -252,17 +252,19 @@ impl HttpConfig {
     /// and registration budgets, overridden by `rate_limits`.
     pub fn effective_rate_limits(&self) -> BTreeMap<String, RateLimitRule> {
         let mut rules = BTreeMap::from([
+            // Phones behind carrier-grade NAT share one IPv4 address, so the
+            // per-address budgets are looser than the per-account one.
             (
                 LOGIN_ROUTE.to_owned(),
                 RateLimitRule {
-                    per_address: Some(Rate::per_minute(10)),
+                    per_address: Some(Rate::per_minute(30)),
                     per_account: Some(Rate::per_minute(5)),
                 },
             ),
             (
                 REGISTER_ROUTE.to_owned(),
                 RateLimitRule {
-                    per_address: Some(Rate::per_minute(5)),
+                    per_address: Some(Rate::per_minute(10)),
                     per_account: None,
                 },
             ),
@@ -339,7 +341,7 @@ mod tests {
         let rules = config.effective_rate_limits();
         assert_eq!(rules[LOGIN_ROUTE].per_address, Some(Rate::per_minute(3)));
         assert_eq!(rules[LOGIN_ROUTE].per_account, None);
-        assert_eq!(rules[REGISTER_ROUTE].per_address, Some(Rate::per_minute(5)));
+        assert_eq!(rules[REGISTER_ROUTE].per_address, Some(Rate::per_minute(10)));
     }
 
     #[test]
