@@ -341,7 +341,10 @@ mod tests {
         let rules = config.effective_rate_limits();
         assert_eq!(rules[LOGIN_ROUTE].per_address, Some(Rate::per_minute(3)));
         assert_eq!(rules[LOGIN_ROUTE].per_account, None);
-        assert_eq!(rules[REGISTER_ROUTE].per_address, Some(Rate::per_minute(10)));
+        assert_eq!(
+            rules[REGISTER_ROUTE].per_address,
+            Some(Rate::per_minute(10))
+        );
     }
 
     #[test]
