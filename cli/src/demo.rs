@@ -23,6 +23,11 @@ pub async fn run() -> anyhow::Result<()> {
     let server = sharepay_server::start(ServerConfig {
         data_dir: server_dir.clone(),
         listen: "127.0.0.1:0".parse().context("invalid listen address")?,
+        http: sharepay_server::http_config::HttpConfig {
+            // The demo needs no metrics listener.
+            metrics_listen: None,
+            ..Default::default()
+        },
         ..ServerConfig::default()
     })
     .await

@@ -17,13 +17,16 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start() -> Self {
         let data_dir = tempfile::tempdir().expect("create a server data directory");
-        let server = sharepay_server::start(ServerConfig {
+        let mut config = ServerConfig {
             data_dir: data_dir.path().to_path_buf(),
             listen: "127.0.0.1:0".parse().expect("loopback address"),
             ..ServerConfig::default()
-        })
-        .await
-        .expect("start the server");
+        };
+        // Many test servers share the process, so none takes the fixed port.
+        config.http.metrics_listen = Some("127.0.0.1:0".parse().expect("loopback address"));
+        let server = sharepay_server::start(config)
+            .await
+            .expect("start the server");
         Self { server, data_dir }
     }
 

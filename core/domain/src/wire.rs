@@ -13,10 +13,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /v1/auth/register`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 128))]
     pub password: String,
 }
 
@@ -30,13 +33,17 @@ impl fmt::Debug for RegisterRequest {
 }
 
 /// Body of `POST /v1/auth/login`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
     pub password: String,
     /// Device fingerprint computed by the phone core, if the caller has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     pub device_fingerprint: Option<String>,
 }
 
@@ -51,6 +58,7 @@ impl fmt::Debug for LoginRequest {
 }
 
 /// Response of a successful login or refresh.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenResponse {
@@ -74,6 +82,7 @@ impl fmt::Debug for TokenResponse {
 }
 
 /// Response of `POST /v1/auth/register`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterResponse {
@@ -81,6 +90,7 @@ pub struct RegisterResponse {
 }
 
 /// Response of `GET /v1/me`: the signed-in user's own profile.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeResponse {
@@ -91,6 +101,7 @@ pub struct MeResponse {
 }
 
 /// Response of `GET /v1/health`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthResponse {
@@ -99,6 +110,7 @@ pub struct HealthResponse {
 }
 
 /// One offending field of an `invalid-input` problem.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// JSON path of the field, such as `email` or `members[2].share`.
@@ -107,6 +119,7 @@ pub struct FieldError {
 }
 
 /// RFC 9457 problem details, as every error response carries them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// A stable slug such as `invalid-input` or `unauthorized`.

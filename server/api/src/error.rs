@@ -52,6 +52,20 @@ pub enum ApiError {
     Conflict { detail: String },
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body too large")]
+    PayloadTooLarge { limit_bytes: Option<usize> },
+    #[error("rate limited for {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("request timed out")]
+    Timeout,
+    #[error("server overloaded")]
+    Overloaded,
+    /// A status produced outside the handlers (by axum or hyper) that has no
+    /// variant of its own.
+    #[error("request rejected with status {0}")]
+    Rejected(StatusCode),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -68,8 +82,38 @@ impl ApiError {
         }
     }
 
+    /// Collects field errors into one `invalid-input` error.
+    pub fn invalid_fields(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|error| format!("{}: {}", error.field, error.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::InvalidInput { detail, errors }
+    }
+
     pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
         Self::Internal(format!("{context}: {cause}"))
+    }
+
+    /// Maps a bare error status (an axum rejection, a hyper reply) to its
+    /// problem.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge { limit_bytes: None },
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => Self::Timeout,
+            StatusCode::SERVICE_UNAVAILABLE => Self::Overloaded,
+            StatusCode::BAD_REQUEST => Self::InvalidInput {
+                detail: "the request is malformed; check the path, headers and body".to_owned(),
+                errors: vec![],
+            },
+            status if status.is_server_error() => {
+                Self::Internal(format!("a layer answered {status} without a problem"))
+            }
+            status => Self::Rejected(status),
+        }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
@@ -80,6 +124,32 @@ impl ApiError {
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Self::PayloadTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+            ),
+            Self::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            ),
+            Self::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "Request timed out",
+            ),
+            Self::Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Server overloaded",
+            ),
+            Self::Rejected(status) => (*status, "request-rejected", "Request rejected"),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal-error",
@@ -88,26 +158,59 @@ impl ApiError {
         }
     }
 
+    fn detail(&self) -> String {
+        match self {
+            Self::InvalidInput { detail, .. }
+            | Self::Unauthorized { detail }
+            | Self::Conflict { detail } => detail.clone(),
+            Self::NotFound => "no such resource".to_owned(),
+            Self::MethodNotAllowed => {
+                "this path does not accept this method; see /v1/openapi.json".to_owned()
+            }
+            Self::PayloadTooLarge {
+                limit_bytes: Some(limit),
+            } => format!("the request body is larger than {limit} bytes; send less"),
+            Self::PayloadTooLarge { limit_bytes: None } => {
+                "the request body is larger than this route accepts; send less".to_owned()
+            }
+            Self::RateLimited { retry_after_secs } => format!(
+                "too many requests from this address or for this account; retry in {retry_after_secs} s"
+            ),
+            Self::Timeout => "the server did not finish the request in time; retry later".to_owned(),
+            Self::Overloaded => {
+                "the server is handling too many requests; retry in a second".to_owned()
+            }
+            Self::Rejected(status) => format!("the request was rejected with status {status}"),
+            Self::Internal(_) => {
+                "the server failed to handle the request; retry later, and quote the request id if it persists"
+                    .to_owned()
+            }
+        }
+    }
+
     /// Builds the problem document for this error.
     pub fn to_problem(&self) -> Problem {
         let (status, slug, title) = self.parts();
-        let (detail, errors) = match self {
-            Self::InvalidInput { detail, errors } => (detail.clone(), errors.clone()),
-            Self::Unauthorized { detail } | Self::Conflict { detail } => (detail.clone(), vec![]),
-            Self::NotFound => ("no such resource".to_owned(), vec![]),
-            Self::Internal(_) => (
-                "the server failed to handle the request; retry later, and quote the request id if it persists"
-                    .to_owned(),
-                vec![],
-            ),
+        let errors = match self {
+            Self::InvalidInput { errors, .. } => errors.clone(),
+            _ => vec![],
         };
         Problem {
             problem_type: slug.to_owned(),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: self.detail(),
             request_id: None,
             errors,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for `Retry-After`.
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::Overloaded => Some(1),
+            _ => None,
         }
     }
 }
@@ -117,18 +220,104 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(error = %cause, "request failed");
         }
-        problem_response(self.to_problem())
+        let mut response = problem_response(self.to_problem());
+        if let Some(seconds) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
-/// Serializes a problem with its status and content type. The request id
-/// is filled in by the request-id middleware.
+/// Serializes a problem with its status and content type.
+///
+/// The problem also travels in the response extensions, so that the
+/// request middleware can add the request id to the body
+/// ([`with_request_id`]).
 pub fn problem_response(problem: Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, Json(problem)).into_response();
+    let mut response = (status, Json(&problem)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
+        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
     );
+    response.extensions_mut().insert(problem);
     response
+}
+
+/// Media type of every error body (RFC 9457).
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Makes an error response carry `request_id` in its problem body.
+///
+/// A response built by [`problem_response`] gets the id written into its
+/// problem. An error status from elsewhere (axum's 405, a bare 413 or 408)
+/// is replaced by the problem [`ApiError::from_status`] maps it to, so every
+/// error the client sees is problem+json. Other responses pass unchanged.
+pub fn with_request_id(response: Response, request_id: &str) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let problem = match parts.extensions.remove::<Problem>() {
+        Some(problem) => problem,
+        None if parts.status.is_client_error() || parts.status.is_server_error() => {
+            ApiError::from_status(parts.status).to_problem()
+        }
+        None => return Response::from_parts(parts, body),
+    };
+    let problem = Problem {
+        request_id: Some(request_id.to_owned()),
+        ..problem
+    };
+    let mut rebuilt = problem_response(problem);
+    // Keep headers such as Retry-After and Allow, but not the old body's length.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE {
+            rebuilt.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rebuilt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_method_not_allowed_becomes_problem() {
+        let bare = Response::builder()
+            .status(StatusCode::METHOD_NOT_ALLOWED)
+            .header(header::ALLOW, "GET")
+            .body(axum::body::Body::empty())
+            .expect("response");
+
+        let response = with_request_id(bare, "req-1");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            PROBLEM_CONTENT_TYPE
+        );
+        assert_eq!(response.headers()[header::ALLOW], "GET");
+        let problem = response.extensions().get::<Problem>().expect("problem");
+        assert_eq!(problem.problem_type, "method-not-allowed");
+        assert_eq!(problem.request_id.as_deref(), Some("req-1"));
+    }
+
+    #[test]
+    fn internal_detail_hides_cause() {
+        let problem =
+            ApiError::internal("loading a user", "SQL logic error near SELECT").to_problem();
+
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains("SQL"), "{}", problem.detail);
+    }
+
+    #[test]
+    fn success_passes_unchanged() {
+        let ok = Response::new(axum::body::Body::from("hello"));
+
+        let response = with_request_id(ok, "req-2");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.extensions().get::<Problem>().is_none());
+    }
 }

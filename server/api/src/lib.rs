@@ -14,6 +14,10 @@ pub mod error;
 pub mod extract;
 pub mod http_config;
 pub mod keys;
+pub mod middleware;
+pub mod observability;
+pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod store;
@@ -23,19 +27,14 @@ pub mod validate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use secrecy::SecretSlice;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
-use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 pub use crate::config::ServerConfig;
 
@@ -44,14 +43,12 @@ use crate::auth::password::PasswordHashing;
 use crate::auth::tokens::TokenSigner;
 use crate::data::{DataLayer, OpenMode};
 use crate::error::StartupError;
+use crate::http_config::{HttpConfig, LOGIN_ROUTE, REGISTER_ROUTE};
 use crate::keys::{KeyProvider, KeyPurpose};
+use crate::rate_limit::RateLimits;
 use crate::store::Store;
 use crate::store::users::UserDirectory;
 use crate::tls::TlsMaterial;
-
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Shared state of every request handler.
 #[derive(Clone)]
@@ -64,6 +61,7 @@ pub struct AppState {
     pub audit: Arc<Audit>,
     pub passwords: Arc<PasswordHashing>,
     pub tokens: Arc<TokenSigner>,
+    pub limits: Arc<RateLimits>,
 }
 
 /// A started server.
@@ -76,6 +74,8 @@ pub struct RunningServer {
     pub ca_certificate_pem: String,
     /// Pin of the key that serves now, and of the backup key.
     pub spki_pins: Vec<String>,
+    /// Address of the plain-HTTP metrics listener, when it runs.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -113,9 +113,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
     let tls = TlsMaterial::load_or_create(&data_dir.join("tls"))?;
     let config_sha256 = config.redacted_sha256();
     let listen = config.listen;
-    let state = build_state(config, data)?;
+    let http = config.http.clone();
+    let limits = Arc::new(RateLimits::new(&http).map_err(StartupError::Config)?);
+    let state = build_state(config, data, limits)?;
     record_start(&state.audit, &config_sha256, &data_dir).await?;
-    let router = router(state);
+    let router = router(state, &http);
 
     let listener = TcpListener::bind(listen)
         .await
@@ -124,11 +126,24 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         .local_addr()
         .map_err(|e| StartupError::Config(format!("cannot read the bound address: {e}")))?;
     let (shutdown, shutdown_receiver) = watch::channel(false);
-    let server_config = tls.server_config()?;
+    let identity = ServedIdentity::new(&tls, &http)?;
+    let metrics_addr = match http.metrics_listen {
+        Some(listen) => match observability::serve_metrics(listen, shutdown_receiver.clone()).await
+        {
+            Ok(addr) => Some(addr),
+            Err(e) => {
+                // The API still serves; only the admin listener is missing.
+                tracing::error!(error = %e, "metrics are not served");
+                None
+            }
+        },
+        None => None,
+    };
     let task = tokio::spawn(serve::serve_tls(
         listener,
-        server_config,
+        identity.server_config,
         router,
+        serve::ListenerLimits::from_config(&http),
         shutdown_receiver,
     ));
     tracing::info!(%local_addr, data_dir = %data_dir.display(), "serving HTTPS");
@@ -136,15 +151,55 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
     Ok(RunningServer {
         local_addr,
         url: format!("https://{local_addr}"),
-        ca_certificate_path: tls.ca_certificate_path.clone(),
-        ca_certificate_pem: tls.ca_certificate_pem.clone(),
-        spki_pins: vec![tls.spki_pin.clone(), tls.backup_spki_pin.clone()],
+        ca_certificate_path: identity.ca_certificate_path,
+        ca_certificate_pem: identity.ca_certificate_pem,
+        spki_pins: identity.spki_pins,
+        metrics_addr,
         shutdown,
         task,
     })
 }
 
-fn build_state(config: ServerConfig, data: DataLayer) -> Result<AppState, StartupError> {
+/// The certificate the listener presents: the configured files, or the
+/// one created in the data directory.
+struct ServedIdentity {
+    server_config: Arc<rustls::ServerConfig>,
+    ca_certificate_path: PathBuf,
+    ca_certificate_pem: String,
+    spki_pins: Vec<String>,
+}
+
+impl ServedIdentity {
+    fn new(tls: &TlsMaterial, http: &HttpConfig) -> Result<Self, StartupError> {
+        let (Some(cert_file), Some(key_file)) = (&http.tls_cert_file, &http.tls_key_file) else {
+            return Ok(Self {
+                server_config: tls.server_config()?,
+                ca_certificate_path: tls.ca_certificate_path.clone(),
+                ca_certificate_pem: tls.ca_certificate_pem.clone(),
+                spki_pins: vec![tls.spki_pin.clone(), tls.backup_spki_pin.clone()],
+            });
+        };
+        let (server_config, chain) = serve::tls_config_from_files(cert_file, key_file)?;
+        let (_, leaf) = x509_parser::parse_x509_certificate(&chain[0])
+            .map_err(|e| StartupError::Tls(format!("invalid {}: {e}", cert_file.display())))?;
+        let ca_certificate_pem = std::fs::read_to_string(cert_file)
+            .map_err(|e| StartupError::io("read", cert_file, e))?;
+        // NOTE: with configured files there is no backup pin, and the
+        // "CA" given to clients is the configured chain itself.
+        Ok(Self {
+            server_config,
+            ca_certificate_path: cert_file.clone(),
+            ca_certificate_pem,
+            spki_pins: vec![tls::spki_pin(leaf.public_key().raw)],
+        })
+    }
+}
+
+fn build_state(
+    config: ServerConfig,
+    data: DataLayer,
+    limits: Arc<RateLimits>,
+) -> Result<AppState, StartupError> {
     let keys: &dyn KeyProvider = data.keys.as_ref();
     let key_error = |e: keys::KeyError| StartupError::Config(e.to_string());
     let pepper = keys
@@ -167,6 +222,7 @@ fn build_state(config: ServerConfig, data: DataLayer) -> Result<AppState, Startu
         audit: data.audit,
         passwords: Arc::new(passwords),
         tokens: Arc::new(tokens),
+        limits,
     })
 }
 
@@ -198,52 +254,43 @@ async fn record_start(
 }
 
 /// Builds the `/v1/` router with its middleware.
-pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    let security_headers = ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_XSS_PROTECTION,
-            HeaderValue::from_static("0"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
+///
+/// Middleware runs outermost first: the request context (request id,
+/// span, metrics, problem bodies, security headers), the per-address rate
+/// limit, load shedding, the request timeout, then the body limit of the
+/// route. `Router::layer` puts them inside routing, so the fallback's 404
+/// and axum's 405 pass through all of them.
+pub fn router(state: AppState, http: &HttpConfig) -> Router {
+    let body_limit = |route: &str| DefaultBodyLimit::max(http.body_limit_for(route));
+    let limits = Arc::clone(&state.limits);
+    let permits = Arc::new(Semaphore::new(http.max_concurrent_requests));
 
     Router::new()
         .route("/v1/health", get(routes::health))
-        .route("/v1/auth/register", post(routes::register))
-        .route("/v1/auth/login", post(routes::login))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route(
+            "/v1/auth/register",
+            post(routes::register).layer(body_limit(REGISTER_ROUTE)),
+        )
+        .route(
+            "/v1/auth/login",
+            post(routes::login).layer(body_limit(LOGIN_ROUTE)),
+        )
         .route("/v1/me", get(routes::me))
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            http.request_timeout(),
+            middleware::time_out,
         ))
-        .layer(security_headers)
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(
+            permits,
+            middleware::shed_load,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            rate_limit::limit_by_address,
+        ))
+        .layer(axum::middleware::from_fn(middleware::request_context))
 }

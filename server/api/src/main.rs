@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sharepay_server::config::{CONFIG_FILE_ENV, DatabaseUrl, ServerConfig};
 use sharepay_server::data::{DataLayer, OpenMode};
-use sharepay_server::start;
+use sharepay_server::{observability, start};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -73,14 +73,6 @@ enum AuditCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-
     let config = match load_config(&cli) {
         Ok(config) => config,
         Err(message) => {
@@ -88,6 +80,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(message) = observability::init_tracing(config.http.log_format) {
+        eprintln!("sharepay-server: {message}");
+        return ExitCode::FAILURE;
+    }
+
     match cli.command {
         None | Some(Command::Serve) => serve(config).await,
         Some(Command::Audit {

@@ -4,9 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use sharepay_domain::wire::{
-    HealthResponse, LoginRequest, MeResponse, RegisterRequest, RegisterResponse, TokenResponse,
+    HealthResponse, LoginRequest, MeResponse, Problem, RegisterRequest, RegisterResponse,
+    TokenResponse,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -18,12 +19,22 @@ use crate::auth::AuthenticatedUser;
 use crate::auth::tokens::{ACCESS_TOKEN_SECONDS, new_refresh_token};
 use crate::error::ApiError;
 use crate::extract::StrictJson;
+use crate::http_config::LOGIN_ROUTE;
 use crate::store::users::UserRecord;
 use crate::store::{SessionRecord, StoreError};
 use crate::validate;
 
 const REFRESH_TOKEN_DAYS: i64 = 30;
 
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The server is up.", body = HealthResponse),
+        (status = 429, description = "Too many requests.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn health() -> Json<HealthResponse> {
     Json(HealthResponse {
         status: "ok".to_owned(),
@@ -31,6 +42,19 @@ pub async fn health() -> Json<HealthResponse> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The account was created.", body = RegisterResponse),
+        (status = 400, description = "A field is invalid or the password fails the policy; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An account with this email exists.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -89,13 +113,29 @@ pub async fn register(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Access and refresh tokens.", body = TokenResponse),
+        (status = 400, description = "A field is invalid; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The email or password is wrong.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address or for this account.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     StrictJson(request): StrictJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let email = validate::email(&request.email)?;
-    let password = SecretString::from(request.password);
+    let password = validate::login_password(&request.password)?;
+    validate::device_fingerprint(request.device_fingerprint.as_deref())?;
+    let account = state.limits.email_account(&email);
+    state.limits.check_account(LOGIN_ROUTE, account)?;
     let request_id = request_id(&headers);
 
     let user = state
@@ -165,6 +205,17 @@ pub async fn login(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user's profile.", body = MeResponse),
+        (status = 401, description = "The access token is missing, invalid or expired.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn me(
     State(state): State<AppState>,
     caller: AuthenticatedUser,

@@ -53,11 +53,17 @@ impl FromRequestParts<AppState> for AuthenticatedUser {
             .await
             .map_err(|e| ApiError::internal("loading a session", e))?;
         match session {
-            Some(session) if session.user_id == user_id => Ok(Self {
-                user_id,
-                session_id,
-            }),
-            _ => Err(unauthorized("the session has ended; log in again")),
+            Some(session) if session.user_id == user_id => {}
+            _ => return Err(unauthorized("the session has ended; log in again")),
         }
+
+        let route = crate::rate_limit::route_key(parts);
+        state
+            .limits
+            .check_account(&route, crate::rate_limit::Account::User(user_id))?;
+        Ok(Self {
+            user_id,
+            session_id,
+        })
     }
 }
