@@ -112,6 +112,21 @@ fn load_config(cli: &Cli) -> Result<ServerConfig, String> {
     Ok(config)
 }
 
+/// Prints the start-up lines. A reader that closed stdout early (a script
+/// that read only the URL) must not stop the server, so write errors are
+/// logged instead of panicking as `println!` would.
+fn print_startup_lines(lines: &[String]) {
+    use std::io::Write;
+
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+            tracing::warn!(error = %e, "cannot write the start-up lines to stdout");
+            return;
+        }
+    }
+}
+
 async fn serve(config: ServerConfig) -> ExitCode {
     let server = match start(config).await {
         Ok(server) => server,
@@ -122,11 +137,17 @@ async fn serve(config: ServerConfig) -> ExitCode {
     };
 
     // These lines go to stdout, one per line, so scripts can read them.
-    println!("listening: {}", server.url);
-    println!("ca-certificate: {}", server.ca_certificate_path.display());
-    for pin in &server.spki_pins {
-        println!("spki-pin-sha256: {pin}");
-    }
+    let mut lines = vec![
+        format!("listening: {}", server.url),
+        format!("ca-certificate: {}", server.ca_certificate_path.display()),
+    ];
+    lines.extend(
+        server
+            .spki_pins
+            .iter()
+            .map(|pin| format!("spki-pin-sha256: {pin}")),
+    );
+    print_startup_lines(&lines);
 
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
