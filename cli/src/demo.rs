@@ -36,12 +36,12 @@ pub async fn run() -> anyhow::Result<()> {
     let key_wrapper = FileKeyWrapper::open_or_create(&phone_dir.join("desktop-key.bin"))
         .map_err(|e| anyhow::anyhow!("key file: {e}"))?;
     let client = SharePayClient::new(
-        ClientConfig {
-            base_url: server.url.clone(),
-            ca_certificate_pem: server.ca_certificate_pem.clone(),
-            spki_pins: server.spki_pins.clone(),
-            data_dir: phone_dir.clone(),
-        },
+        ClientConfig::new(
+            server.url.clone(),
+            server.ca_certificate_pem.clone(),
+            server.spki_pins.clone(),
+            phone_dir.clone(),
+        ),
         Arc::new(key_wrapper),
     )?;
     for pin in &server.spki_pins {
