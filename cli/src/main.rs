@@ -29,7 +29,7 @@ enum Command {
     Reading(ReadingCommand),
 }
 
-/// Where the terminal's phone store lives.
+/// Location of the terminal's phone store.
 #[derive(Debug, clap::Args)]
 struct PhoneStoreArgs {
     /// Folder of the phone store and its key file.

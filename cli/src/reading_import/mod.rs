@@ -86,7 +86,7 @@ impl<'a> Csv<'a> {
         })
     }
 
-    /// The data lines, skipping the header and blank lines.
+    /// Iterates over the data lines, skipping the header and blank lines.
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
         self.text
             .lines()
@@ -167,8 +167,8 @@ impl MeterSeries {
         self.readings.push((time, watt_hours));
     }
 
-    /// The readings as outbox entries in kWh with three decimals, with the
-    /// local times placed at `offset` from UTC.
+    /// Converts the readings to outbox entries in kWh with three decimals,
+    /// placing the local times at `offset` from UTC.
     pub fn to_new_readings(&self, offset: UtcOffset) -> Vec<NewReading> {
         self.readings
             .iter()

@@ -25,7 +25,7 @@ pub(crate) struct ApiClient {
     base_url: String,
     /// `api` or `vault`, as recorded in pin failure reports.
     endpoint: &'static str,
-    /// Where pin failures are queued for reporting.
+    /// Store that queues pin failure reports.
     store: Arc<EncryptedStore>,
 }
 
@@ -117,7 +117,7 @@ impl ApiClient {
         self.post_json("/v1/auth/login", request).await
     }
 
-    /// Sends `GET path` without credentials and decodes the JSON answer.
+    /// Sends `GET path` without credentials and decodes the JSON response.
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let response = self
             .http

@@ -29,7 +29,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// The current time as RFC 3339 UTC.
+/// Returns the current time as RFC 3339 UTC.
 pub(crate) fn now_rfc3339() -> String {
     format_rfc3339(OffsetDateTime::now_utc())
 }

@@ -1,4 +1,4 @@
-//! Where the servers are, how to recognise them, and how the phone retries.
+//! Client configuration: server addresses, pins and retry timing.
 
 use std::path::PathBuf;
 
@@ -38,8 +38,8 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration for the API only, with two or more pins required and
-    /// the default backoff.
+    /// Creates a configuration for the API only, with two or more pins
+    /// required and the default backoff.
     pub fn new(
         base_url: impl Into<String>,
         ca_certificate_pem: impl Into<String>,

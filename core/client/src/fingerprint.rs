@@ -35,7 +35,7 @@ use crate::store::EncryptedStore;
 
 const TAG: &[u8] = b"sharepay-device-fingerprint-v1";
 
-/// What the platform reports about the device.
+/// Device attributes as the platform reports them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeviceInfo {
     /// `android` or `ios`, or the desktop OS for the terminal shell.
@@ -63,7 +63,7 @@ pub trait DeviceInfoProvider: Send + Sync {
     fn device_info(&self) -> Result<DeviceInfo, DeviceInfoError>;
 }
 
-/// The canonical byte encoding described in the module documentation.
+/// Encodes `info` canonically, as the module documentation describes.
 pub fn canonical_encoding(info: &DeviceInfo) -> Vec<u8> {
     let mut out = TAG.to_vec();
     for field in [

@@ -172,7 +172,8 @@ impl SharePayClient {
         Ok(me)
     }
 
-    /// The profile cached by the last [`SharePayClient::me`], for offline use.
+    /// Returns the profile cached by the last [`SharePayClient::me`], for
+    /// offline use.
     pub fn cached_profile(&self) -> Result<Option<MeResponse>, ClientError> {
         self.store.cached_profile()
     }
@@ -185,8 +186,8 @@ impl SharePayClient {
         vault.get_json("/v1/health").await
     }
 
-    /// Signs out on this device: forgets the access token and wipes the
-    /// session data (see [`SharePayClient::wipe_session`]).
+    /// Signs out on this device: deletes the access token and the session
+    /// data (see [`SharePayClient::wipe_session`]).
     pub fn sign_out_locally(&self) -> Result<(), ClientError> {
         self.wipe_session()
     }
@@ -278,7 +279,7 @@ impl SharePayClient {
         self.store.card_displays()
     }
 
-    /// The encrypted store, for the features built on it.
+    /// Returns the encrypted store, for the features built on it.
     pub fn store(&self) -> &Arc<EncryptedStore> {
         &self.store
     }
@@ -326,8 +327,8 @@ impl SharePayClient {
     }
 }
 
-/// A poisoned lock only means another thread panicked while holding it; the
-/// values guarded here stay consistent, so use them.
+/// Locks `mutex`, recovering from poisoning: a panic elsewhere cannot leave
+/// the values guarded here half-written, so they stay usable.
 fn lock_or_recover<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,

@@ -3,7 +3,7 @@
 //!
 //! All state lives in the store's outbox, so killing the app at any point
 //! loses nothing: an item that was being sent is sent again on the next run
-//! with the same idempotency key, and the server returns its first answer.
+//! with the same idempotency key, and the server replays its first response.
 //! A later reading of a meter is never sent while an earlier one of the
 //! same meter is unfinished. The worker never drops an item on a transient
 //! failure, and never retries one the server has decided about.
@@ -42,7 +42,8 @@ impl Default for BackoffPolicy {
 }
 
 impl BackoffPolicy {
-    /// The longest wait after `failures` consecutive failures (1 or more).
+    /// Returns the maximum wait after `failures` consecutive failures (1 or
+    /// more).
     pub fn ceiling(&self, failures: u32) -> Duration {
         let doublings = failures.saturating_sub(1).min(63);
         let base_ms = u64::try_from(self.base.as_millis()).unwrap_or(u64::MAX);
@@ -51,7 +52,7 @@ impl BackoffPolicy {
         Duration::from_millis(grown.min(cap_ms))
     }
 
-    /// The wait after `failures` failures, scaling the ceiling by
+    /// Returns the wait after `failures` failures: the ceiling scaled by
     /// `random / u64::MAX`.
     pub fn delay(&self, failures: u32, random: u64) -> Duration {
         let ceiling_ms =
@@ -61,7 +62,7 @@ impl BackoffPolicy {
     }
 }
 
-/// What the transport reports for one send.
+/// Result of sending one reading, as the transport reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
     Accepted {
@@ -219,7 +220,7 @@ impl SyncWorker {
     }
 
     /// Sends every due item until the outbox is empty, every remaining item
-    /// has used its attempts, or the server asks for authentication. Waits
+    /// has used its attempts, or the server requires authentication. Waits
     /// (through the clock) for items whose retry time has not come.
     pub async fn run(&self, sender: &dyn ReadingSender) -> Result<SyncSummary, ClientError> {
         let _running = self.running.lock().await;

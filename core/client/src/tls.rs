@@ -77,7 +77,7 @@ fn decode_pins(field: &str, pins: &[String]) -> Result<Vec<SpkiPin>, ClientError
         .collect()
 }
 
-/// The ring provider with only the TLS 1.3 suites.
+/// Returns the ring provider restricted to the TLS 1.3 suites.
 fn tls13_provider() -> Arc<CryptoProvider> {
     let mut provider = rustls::crypto::ring::default_provider();
     provider

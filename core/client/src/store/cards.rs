@@ -13,7 +13,7 @@ use super::EncryptedStore;
 use super::field_cipher::FieldPlace;
 use crate::error::ClientError;
 
-/// What the app shows for a saved card.
+/// Display data of a saved card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardDisplay {
     /// The vault's token for the card; never the card number.

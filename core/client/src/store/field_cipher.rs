@@ -7,9 +7,9 @@
 //!
 //! The field key is derived from the store key with HKDF-SHA256 instead of
 //! being a second random key wrapped by the platform. Both choices rest on
-//! the same platform key, so a second wrapped key would add no protection,
-//! but it would cost a second keystore call at every start (which may show
-//! a biometric prompt) and could drift out of step with the store key. The
+//! the same platform key, so a second wrapped key would add no protection.
+//! It would cost a second keystore call at every start (which may show a
+//! biometric prompt) and could drift out of step with the store key. The
 //! HKDF info carries the key version, so a new version is a new key.
 //!
 //! Each sealed value is `format (1 byte) || key_version (u32 BE) || nonce
@@ -31,7 +31,7 @@ pub(crate) const CURRENT_KEY_VERSION: u32 = 1;
 const HEADER_LEN: usize = 1 + 4 + NONCE_LEN;
 const HKDF_SALT: &[u8] = b"sharepay-client field-encryption salt";
 
-/// Where a sealed value lives; part of the AAD.
+/// Location of a sealed value (table, column, row key), bound into the AAD.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FieldPlace<'a> {
     pub table: &'a str,

@@ -1,5 +1,5 @@
-//! Versioned schema of the phone store. `PRAGMA user_version` holds the
-//! number of migrations applied; each runs once, in its own transaction.
+//! Versioned schema of the phone store. `PRAGMA user_version` contains the
+//! number of migrations applied, and each runs once, in its own transaction.
 //! Never edit a released migration: append a new one.
 
 use rusqlite::Connection;
@@ -65,10 +65,12 @@ CREATE TABLE pin_failure_reports (
 ",
 ];
 
-/// Number of migrations this build knows.
-pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();
+/// Number of migrations in this build.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-pub(crate) fn migrate(connection: &Connection) -> Result<(), ClientError> {
+/// Applies the migrations not yet applied. Public so benchmarks can build
+/// the same schema in a plain SQLite file.
+pub fn migrate(connection: &Connection) -> Result<(), ClientError> {
     let applied: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     let applied = usize::try_from(applied).unwrap_or(usize::MAX);
     if applied > SCHEMA_VERSION {

@@ -7,14 +7,14 @@
 //! is [`ClientError::StoreCorrupted`], so a shell never wipes queued
 //! readings because the keystore had a bad day.
 //!
-//! On disk, next to the database, `store-key.wrapped` holds the store key as
-//! the platform wrapped it, and `store-key.check` holds HMAC-SHA256(store
-//! key, "sharepay store key check v1"). The check tells a wrong key from a
+//! On disk, next to the database, `store-key.wrapped` contains the store key
+//! as the platform wrapped it, and `store-key.check` contains
+//! HMAC-SHA256(store key, "sharepay store key check v1"). The check tells a wrong key from a
 //! damaged file without reading the database.
 
 mod cards;
 mod field_cipher;
-mod migrations;
+pub mod migrations;
 pub mod outbox;
 pub mod pin_reports;
 mod session;
@@ -147,7 +147,8 @@ impl EncryptedStore {
         Ok(())
     }
 
-    /// The random 256-bit secret of this installation, created on first use.
+    /// Returns the random 256-bit secret of this installation, creating it
+    /// on first use.
     pub(crate) fn install_secret(&self) -> Result<Zeroizing<Vec<u8>>, ClientError> {
         let place = FieldPlace {
             table: "settings",
@@ -256,8 +257,8 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ClientError> {
     write().map_err(|e| ClientError::Storage(format!("cannot write {}: {e}", path.display())))
 }
 
-/// Opens the SQLCipher file with a raw key. `key_checked` says whether the
-/// key matched the check file: if it did, an unreadable file is damaged,
+/// Opens the SQLCipher file with a raw key. `key_checked` tells whether the
+/// key matched the check file. If it did, an unreadable file is damaged,
 /// otherwise the key is taken to be wrong.
 fn open_with_key(path: &Path, key: &[u8], key_checked: bool) -> Result<Connection, ClientError> {
     let mut hex = Zeroizing::new(String::with_capacity(64));
@@ -272,9 +273,10 @@ fn open_with_key(path: &Path, key: &[u8], key_checked: bool) -> Result<Connectio
     ));
     // NOTE: opening and keying connections on several threads at once
     // sometimes fails inside SQLCipher ("An error occurred with PRAGMA
-    // key"); seen with the bundled SQLCipher 4 of libsqlite3-sys 0.40 when
-    // tests open many stores in parallel. Opening is rare, so it is
-    // serialized within the process.
+    // key"). It was seen with the SQLCipher 4 bundled in libsqlite3-sys 0.40
+    // when tests open many stores in parallel. Opening is rare, so it is
+    // serialized within the process, but other SQLCipher users in the same
+    // process (such as an in-process server) are not covered.
     static OPENING: Mutex<()> = Mutex::new(());
     let (connection, readable) = {
         let _opening = OPENING
@@ -342,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn wrong_key_is_its_own_error_and_keeps_file() {
+    fn wrong_key_keeps_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("create");
         let secret = store.install_secret().expect("secret");

@@ -37,7 +37,7 @@ pub struct NewReading {
 }
 
 impl NewReading {
-    /// The request body sent for this reading.
+    /// Builds the request body sent for this reading.
     pub fn to_request(&self) -> SubmitReadingRequest {
         SubmitReadingRequest {
             value: self.value.clone(),
@@ -49,7 +49,7 @@ impl NewReading {
     }
 }
 
-/// Where an outbox item is in its life.
+/// Delivery state of an outbox item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutboxState {
     /// Waiting to be sent, or waiting for its retry time.
@@ -183,8 +183,8 @@ impl EncryptedStore {
         self.query_items(&format!("SELECT {ITEM_COLUMNS} FROM outbox ORDER BY seq"))
     }
 
-    /// The oldest unfinished item of each meter, oldest first. Only these
-    /// may be sent, which keeps each meter's readings in order.
+    /// Returns the oldest unfinished item of each meter, oldest first. Only
+    /// these may be sent, which keeps each meter's readings in order.
     pub(crate) fn outbox_heads(&self) -> Result<Vec<OutboxItem>, ClientError> {
         self.query_items(&format!(
             "SELECT {ITEM_COLUMNS} FROM outbox AS o

@@ -14,8 +14,8 @@ use crate::error::ClientError;
 /// so a hostile network cannot fill the phone's storage.
 const MAX_PENDING_REPORTS: i64 = 100;
 
-/// A report waiting in the store, with the id that [`EncryptedStore::
-/// mark_pin_failures_reported`] takes.
+/// A report waiting in the store, with the id that
+/// [`EncryptedStore::mark_pin_failures_reported`] takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingPinFailureReport {
     pub id: i64,

@@ -1,6 +1,6 @@
 //! Session values of the signed-in user: the refresh token and the cached
-//! profile, each field-encrypted in `session_values`. [`EncryptedStore::
-//! wipe_session`] deletes them all.
+//! profile, each field-encrypted in `session_values`.
+//! [`EncryptedStore::wipe_session`] deletes them all.
 
 use rusqlite::{OptionalExtension, params};
 use secrecy::{ExposeSecret, SecretString};
@@ -67,8 +67,8 @@ impl EncryptedStore {
         Ok(Some(SecretString::from(token.to_owned())))
     }
 
-    /// Caches the signed-in user's profile, field-encrypted (it holds the
-    /// email address).
+    /// Caches the signed-in user's profile, field-encrypted because it
+    /// contains the email address.
     pub fn put_cached_profile(&self, profile: &MeResponse) -> Result<(), ClientError> {
         let json = zeroize::Zeroizing::new(
             serde_json::to_vec(profile)

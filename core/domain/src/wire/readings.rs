@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::meter::ReadingKind;
 
-/// Where the reading was taken, as decimal degrees (WGS 84) written as
+/// Location of the meter when read, in decimal degrees (WGS 84) written as
 /// exact decimal strings, such as `"48.8566"`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,15 +32,16 @@ pub struct SubmitReadingRequest {
     pub location: Option<ReadingLocation>,
 }
 
-/// What the server decided about a reading.
+/// Server decision about a reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadingStatus {
     /// Stored and used for consumption.
     Accepted,
-    /// Stored, but held for review; `reasons` says why.
+    /// Stored, but held for review; `reasons` gives the causes.
     Flagged,
-    /// Not stored; `reasons` says why. Sending it again gives the same result.
+    /// Not stored; `reasons` gives the causes. Sending it again gives the
+    /// same result.
     Rejected,
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct PinFailureReport {
     /// When the connection was refused, RFC 3339 UTC.
     pub occurred_at: String,
-    /// Which pin set failed: `api` or `vault`.
+    /// Pin set that failed: `api` or `vault`.
     pub endpoint: String,
     /// Host name the phone connected to.
     pub host: String,
