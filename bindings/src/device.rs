@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::SharePayError;
 
-/// What the platform reports about the device; see the core's
-/// `fingerprint` module for how it is hashed.
+/// Device attributes as the platform reports them. The core's
+/// `fingerprint` module documents how they are hashed.
 #[derive(uniffi::Record)]
 pub struct DeviceInfo {
     pub platform: String,

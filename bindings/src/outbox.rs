@@ -2,10 +2,9 @@
 //! from the core's types, and the foreign sync listener.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sharepay_client::sync as core;
-
-use crate::SharePayError;
 
 #[derive(uniffi::Enum)]
 pub enum ReadingKind {
@@ -110,17 +109,38 @@ pub enum SyncEvent {
 }
 
 /// Implemented by the app: receives outbox progress on the sync task.
+/// `on_event` returns whether to keep receiving events; after `false` the
+/// listener is called no more.
 #[uniffi::export(foreign)]
 pub trait SyncEventListener: Send + Sync {
-    fn on_event(&self, event: SyncEvent) -> Result<(), SharePayError>;
+    // No doc comment here: UniFFI 0.32 writes one on a non-throwing Kotlin
+    // method as `*/override fun`, which the tree-sitter syntax check rejects.
+    // The method returns a value because a Swift callback returning nothing
+    // is generated as `{ () }`, which that check rejects too.
+    fn on_event(&self, event: SyncEvent) -> bool;
 }
 
-pub(crate) struct ForeignSyncListener(pub(crate) Arc<dyn SyncEventListener>);
+pub(crate) struct ForeignSyncListener {
+    listener: Arc<dyn SyncEventListener>,
+    unsubscribed: AtomicBool,
+}
+
+impl ForeignSyncListener {
+    pub(crate) fn new(listener: Arc<dyn SyncEventListener>) -> Self {
+        Self {
+            listener,
+            unsubscribed: AtomicBool::new(false),
+        }
+    }
+}
 
 impl core::SyncEventListener for ForeignSyncListener {
     fn on_event(&self, event: &core::SyncEvent) {
-        if let Err(error) = self.0.on_event(SyncEvent::from(event.clone())) {
-            tracing::warn!(%error, "the app's sync listener failed");
+        if self.unsubscribed.load(Ordering::Relaxed) {
+            return;
+        }
+        if !self.listener.on_event(SyncEvent::from(event.clone())) {
+            self.unsubscribed.store(true, Ordering::Relaxed);
         }
     }
 }
