@@ -164,6 +164,17 @@ pub struct SyncSummary {
     pub authentication_required: bool,
 }
 
+/// What the worker does after one send.
+#[derive(Debug, PartialEq, Eq)]
+enum AfterSend {
+    /// The server decided, so the meter's next item may go.
+    NextOfMeter,
+    /// The item waits for its retry time, and so does the rest of its meter.
+    MeterWaits,
+    /// The server refused the access token: stop the run.
+    StopForAuthentication,
+}
+
 /// Drains the outbox through a [`ReadingSender`].
 pub struct SyncWorker {
     store: Arc<EncryptedStore>,
@@ -256,12 +267,43 @@ impl SyncWorker {
             }
 
             for item in due {
-                if !self.send_one(item, sender, &mut summary).await? {
+                if self.drain_meter(item.clone(), sender, &mut summary).await?
+                    == AfterSend::StopForAuthentication
+                {
                     summary.authentication_required = true;
                     self.emit(SyncEvent::AuthenticationRequired);
                     return Ok(self.finish(summary));
                 }
             }
+        }
+    }
+
+    /// Sends `item`, then the following items of the same meter while the
+    /// server keeps deciding, so a long queue of one meter costs one index
+    /// lookup per item instead of a scan of the outbox.
+    async fn drain_meter(
+        &self,
+        mut item: OutboxItem,
+        sender: &dyn ReadingSender,
+        summary: &mut SyncSummary,
+    ) -> Result<AfterSend, ClientError> {
+        loop {
+            let after = self.send_one(&item, sender, summary).await?;
+            if after != AfterSend::NextOfMeter {
+                return Ok(after);
+            }
+            let Some(next) = self
+                .store
+                .next_outbox_item_of_meter(&item.reading.meter_id)?
+            else {
+                return Ok(AfterSend::NextOfMeter);
+            };
+            let due = next.attempts < self.policy.max_attempts
+                && next.next_attempt_at_ms <= self.clock.now_unix_ms();
+            if !due {
+                return Ok(AfterSend::NextOfMeter);
+            }
+            item = next;
         }
     }
 
@@ -277,14 +319,13 @@ impl SyncWorker {
         summary
     }
 
-    /// Sends one item and stores the result. Returns `false` when the run
-    /// must stop for authentication.
+    /// Sends one item and stores the result.
     async fn send_one(
         &self,
         item: &OutboxItem,
         sender: &dyn ReadingSender,
         summary: &mut SyncSummary,
-    ) -> Result<bool, ClientError> {
+    ) -> Result<AfterSend, ClientError> {
         let seq = item.seq;
         let key = item.idempotency_key.clone();
         self.store.mark_outbox_sending(seq)?;
@@ -350,13 +391,14 @@ impl SyncWorker {
             }
             SendOutcome::Retry { reason } => {
                 self.schedule_retry(item, reason, summary)?;
+                return Ok(AfterSend::MeterWaits);
             }
             SendOutcome::AuthenticationRequired => {
                 self.store.requeue_outbox_item(seq)?;
-                return Ok(false);
+                return Ok(AfterSend::StopForAuthentication);
             }
         }
-        Ok(true)
+        Ok(AfterSend::NextOfMeter)
     }
 
     fn schedule_retry(

@@ -453,3 +453,37 @@ async fn events_follow_each_item() {
     ];
     assert_eq!(events, expected);
 }
+
+#[tokio::test]
+async fn long_queue_drains_in_order() {
+    let s = setup();
+    let readings: Vec<_> = (1..=300)
+        .map(|i| {
+            reading(
+                if i % 10 == 0 { "meter-b" } else { "meter-a" },
+                &i.to_string(),
+            )
+        })
+        .collect();
+    s.store
+        .enqueue_readings(&readings, s.clock.now_unix_ms())
+        .expect("enqueue");
+    let sender = ScriptedSender::new(Arc::clone(&s.clock));
+    let worker = SyncWorker::new(Arc::clone(&s.store), policy(3), s.clock.clone());
+
+    let summary = worker.run(&sender).await.expect("run");
+
+    assert_eq!(summary.accepted, 300);
+    for meter in ["meter-a", "meter-b"] {
+        let values: Vec<u32> = sender
+            .calls()
+            .iter()
+            .filter(|c| c.meter_id == meter)
+            .map(|c| c.value.parse().expect("number"))
+            .collect();
+        assert!(
+            values.windows(2).all(|w| w[0] < w[1]),
+            "{meter} out of order"
+        );
+    }
+}

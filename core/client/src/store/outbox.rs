@@ -6,7 +6,7 @@
 //! app kill) is stored once. Items of one meter are sent in `seq` order. All
 //! state lives in the `outbox` table; nothing is kept only in memory.
 
-use rusqlite::{Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use sharepay_domain::meter::{Quantity, ReadingKind};
 use sharepay_domain::wire::readings::{ReadingLocation, SubmitReadingRequest};
@@ -193,6 +193,26 @@ impl EncryptedStore {
                           WHERE meter_id = o.meter_id AND state IN ('queued', 'sending'))
              ORDER BY seq"
         ))
+    }
+
+    /// Returns the oldest unfinished item of `meter_id`, if any.
+    pub(crate) fn next_outbox_item_of_meter(
+        &self,
+        meter_id: &str,
+    ) -> Result<Option<OutboxItem>, ClientError> {
+        let connection = self.lock()?;
+        let item = connection
+            .query_row(
+                &format!(
+                    "SELECT {ITEM_COLUMNS} FROM outbox
+                     WHERE meter_id = ?1 AND state IN ('queued', 'sending')
+                     ORDER BY seq LIMIT 1"
+                ),
+                params![meter_id],
+                read_item,
+            )
+            .optional()?;
+        Ok(item)
     }
 
     fn query_items(&self, sql: &str) -> Result<Vec<OutboxItem>, ClientError> {
