@@ -14,7 +14,7 @@ use super::field_cipher::FieldPlace;
 use crate::error::ClientError;
 
 /// Display data of a saved card.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardDisplay {
     /// The vault's token for the card; never the card number.
     pub card_token: String,
@@ -23,6 +23,18 @@ pub struct CardDisplay {
     pub last4: String,
     pub expiry_month: u8,
     pub expiry_year: u16,
+}
+
+impl std::fmt::Debug for CardDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardDisplay")
+            .field("card_token", &"[redacted]")
+            .field("brand", &self.brand)
+            .field("last4", &self.last4)
+            .field("expiry_month", &self.expiry_month)
+            .field("expiry_year", &self.expiry_year)
+            .finish()
+    }
 }
 
 fn place(card_token: &str) -> FieldPlace<'_> {
@@ -69,11 +81,32 @@ impl EncryptedStore {
             .map(|(token, sealed)| {
                 let json = self.fields().open(place(&token), &sealed)?;
                 serde_json::from_slice(&json).map_err(|_| {
-                    ClientError::StoreCorrupted(format!(
-                        "the display data of card {token} cannot be read; add the card again"
-                    ))
+                    ClientError::StoreCorrupted(
+                        "the display data of a saved card cannot be read; add the card again"
+                            .into(),
+                    )
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_card_token() {
+        let card = CardDisplay {
+            card_token: "tok_secret_value".into(),
+            brand: "visa".into(),
+            last4: "4242".into(),
+            expiry_month: 1,
+            expiry_year: 2031,
+        };
+
+        let printed = format!("{card:?}");
+        assert!(!printed.contains("tok_secret_value"), "{printed}");
+        assert!(printed.contains("4242"), "{printed}");
     }
 }

@@ -107,10 +107,11 @@ impl FieldCipher {
         place: FieldPlace<'_>,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, ClientError> {
+        // The row key is left out of the message: for cards it is a token.
         let damaged = || {
             ClientError::StoreCorrupted(format!(
-                "{}.{} of {:?} cannot be decrypted; log in again to replace it",
-                place.table, place.column, place.row_key
+                "a value in {}.{} cannot be decrypted; log in again to replace it",
+                place.table, place.column
             ))
         };
         if sealed.len() < HEADER_LEN || sealed[0] != FORMAT_V1 {
