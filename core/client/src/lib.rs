@@ -254,6 +254,9 @@ impl SharePayClient {
             access_token,
         };
         let summary = self.sync.run(&sender).await?;
+        if summary.accepted + summary.flagged + summary.rejected > 0 {
+            self.report_pin_failures();
+        }
         // TODO: refresh the session when the server refuses the access
         // token, and wipe the session if the refresh family was revoked.
         Ok(summary)
