@@ -2,7 +2,7 @@
 //! retries transient failures with exponential backoff and full jitter.
 //!
 //! All state lives in the store's outbox, so killing the app at any point
-//! loses nothing: an item that was being sent is sent again on the next run
+//! loses nothing. An item that was being sent is sent again on the next run
 //! with the same idempotency key, and the server replays its first response.
 //! A later reading of a meter is never sent while an earlier one of the
 //! same meter is unfinished. The worker never drops an item on a transient
@@ -164,7 +164,7 @@ pub struct SyncSummary {
     pub authentication_required: bool,
 }
 
-/// What the worker does after one send.
+/// Next step of the worker after one send.
 #[derive(Debug, PartialEq, Eq)]
 enum AfterSend {
     /// The server decided, so the meter's next item may go.

@@ -24,7 +24,8 @@ struct Call {
     at_ms: i64,
 }
 
-/// Answers from a per-meter script (default: accepted) and records calls.
+/// Returns outcomes from a per-meter script (default: accepted) and records
+/// calls.
 struct ScriptedSender {
     clock: Arc<FakeClock>,
     script: Mutex<HashMap<String, VecDeque<SendOutcome>>>,
@@ -82,7 +83,7 @@ impl ReadingSender for ScriptedSender {
     }
 }
 
-/// Never answers: stands for the app being killed mid-request.
+/// Never returns, like a request cut off when the app is killed.
 struct HangingSender;
 
 #[async_trait::async_trait]
