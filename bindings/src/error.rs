@@ -22,6 +22,10 @@ pub enum SharePayError {
     #[error("{reason}")]
     WrongKey { reason: String },
     #[error("{reason}")]
+    StoreCorrupted { reason: String },
+    #[error("{reason}")]
+    Platform { reason: String },
+    #[error("{reason}")]
     Storage { reason: String },
 }
 
@@ -39,16 +43,19 @@ impl From<ClientError> for SharePayError {
             },
             ClientError::KeyWrapping(_) => Self::KeyWrapping { reason },
             ClientError::WrongKey => Self::WrongKey { reason },
+            ClientError::StoreCorrupted(_) => Self::StoreCorrupted { reason },
+            ClientError::Platform(_) => Self::Platform { reason },
             ClientError::Storage(_) => Self::Storage { reason },
         }
     }
 }
 
-/// An exception thrown by a foreign implementation that is not a
-/// `SharePayError` arrives here instead of panicking.
+/// An exception thrown by a foreign implementation (key wrapper, device
+/// information, sync listener) that is not a `SharePayError` arrives here
+/// instead of panicking.
 impl From<uniffi::UnexpectedUniFFICallbackError> for SharePayError {
     fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::KeyWrapping {
+        Self::Platform {
             reason: format!("the platform callback failed: {}", error.reason),
         }
     }

@@ -4,18 +4,25 @@
 //! function delegates to the core in a few lines. It is not an API of its
 //! own, and no business rule may live here.
 
+mod device;
 mod error;
 mod key_wrapper;
+mod outbox;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use secrecy::SecretString;
 use sharepay_client::ClientConfig;
 
+use crate::device::ForeignDeviceInfo;
+pub use crate::device::{DeviceInfo, DeviceInfoProvider};
 pub use crate::error::SharePayError;
 use crate::key_wrapper::ForeignKeyWrapper;
 pub use crate::key_wrapper::KeyWrapper;
+use crate::outbox::ForeignSyncListener;
+pub use crate::outbox::{
+    NewReading, OutboxItem, OutboxState, ReadingKind, SyncEvent, SyncEventListener, SyncSummary,
+};
 
 uniffi::setup_scaffolding!();
 
@@ -38,7 +45,8 @@ pub struct SharePayClient {
 impl SharePayClient {
     /// Opens the encrypted store in `data_dir` and prepares a TLS 1.3
     /// connection to `base_url` that trusts `ca_certificate_pem` and
-    /// requires one of `spki_pins`.
+    /// requires one of `spki_pins`, which must hold at least two distinct
+    /// pins (the current server key and a backup).
     #[uniffi::constructor]
     pub fn new(
         base_url: String,
@@ -47,12 +55,7 @@ impl SharePayClient {
         data_dir: String,
         key_wrapper: Arc<dyn KeyWrapper>,
     ) -> Result<Arc<Self>, SharePayError> {
-        let config = ClientConfig {
-            base_url,
-            ca_certificate_pem,
-            spki_pins,
-            data_dir: PathBuf::from(data_dir),
-        };
+        let config = ClientConfig::new(base_url, ca_certificate_pem, spki_pins, data_dir);
         let inner =
             sharepay_client::SharePayClient::new(config, Arc::new(ForeignKeyWrapper(key_wrapper)))?;
         Ok(Arc::new(Self { inner }))
@@ -82,5 +85,45 @@ impl SharePayClient {
             email: me.email,
             created_at: me.created_at,
         })
+    }
+
+    // Sets where the device attributes for the fingerprint come from. A `//`
+    // comment: UniFFI 0.32 writes a doc comment on a non-throwing Kotlin
+    // method as `*/override fun`, which the tree-sitter syntax check rejects.
+    pub fn set_device_info_provider(&self, provider: Arc<dyn DeviceInfoProvider>) {
+        self.inner
+            .set_device_info_provider(Arc::new(ForeignDeviceInfo(provider)));
+    }
+
+    // Sets the listener of outbox progress (see the comment above).
+    pub fn set_sync_event_listener(&self, listener: Arc<dyn SyncEventListener>) {
+        self.inner
+            .set_sync_event_listener(Arc::new(ForeignSyncListener::new(listener)));
+    }
+
+    /// This installation's device fingerprint, or null without a provider.
+    pub fn device_fingerprint(&self) -> Result<Option<String>, SharePayError> {
+        Ok(self.inner.device_fingerprint()?)
+    }
+
+    /// Queues a reading in the offline outbox.
+    pub fn submit_reading(&self, reading: NewReading) -> Result<OutboxItem, SharePayError> {
+        Ok(self.inner.submit_reading(reading.into())?.into())
+    }
+
+    /// Sends queued readings now.
+    pub async fn sync_now(&self) -> Result<SyncSummary, SharePayError> {
+        Ok(self.inner.sync_now().await?.into())
+    }
+
+    /// Lists the outbox, oldest first, with each item's outcome.
+    pub fn outbox_items(&self) -> Result<Vec<OutboxItem>, SharePayError> {
+        let items = self.inner.outbox_items()?;
+        Ok(items.into_iter().map(OutboxItem::from).collect())
+    }
+
+    /// Deletes the session data; queued readings stay.
+    pub fn wipe_session(&self) -> Result<(), SharePayError> {
+        Ok(self.inner.wipe_session()?)
     }
 }

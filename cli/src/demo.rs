@@ -6,10 +6,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use secrecy::SecretString;
-use sharepay_client::{ClientConfig, SharePayClient};
+use sharepay_client::{
+    ClientConfig, DeviceInfo, DeviceInfoError, DeviceInfoProvider, SharePayClient,
+};
 use sharepay_server::ServerConfig;
 
 use crate::file_key_wrapper::FileKeyWrapper;
+use crate::reading_import::{self, EMBEDDED_HOURLY};
 
 const DEMO_EMAIL: &str = "primary.payer@example.org";
 const DEMO_PASSWORD: &str = "Harbour-Lantern-7315!";
@@ -42,18 +45,22 @@ pub async fn run() -> anyhow::Result<()> {
     let key_wrapper = FileKeyWrapper::open_or_create(&phone_dir.join("desktop-key.bin"))
         .map_err(|e| anyhow::anyhow!("key file: {e}"))?;
     let client = SharePayClient::new(
-        ClientConfig {
-            base_url: server.url.clone(),
-            ca_certificate_pem: server.ca_certificate_pem.clone(),
-            spki_pins: server.spki_pins.clone(),
-            data_dir: phone_dir.clone(),
-        },
+        ClientConfig::new(
+            server.url.clone(),
+            server.ca_certificate_pem.clone(),
+            server.spki_pins.clone(),
+            phone_dir.clone(),
+        ),
         Arc::new(key_wrapper),
     )?;
     for pin in &server.spki_pins {
         detail(&format!("pinned SPKI SHA-256: {pin}"));
     }
     detail(&format!("store: {}", client.store_path().display()));
+    client.set_device_info_provider(Arc::new(TerminalDevice));
+    if let Some(fingerprint) = client.device_fingerprint()? {
+        detail(&format!("device fingerprint: {fingerprint}"));
+    }
 
     step(&format!("Registering {DEMO_EMAIL}"));
     let user_id = client
@@ -83,6 +90,26 @@ pub async fn run() -> anyhow::Result<()> {
         me.user_id, me.email, me.created_at
     ));
 
+    step("Queueing the built-in hourly meter data in the offline outbox");
+    let series = reading_import::parse_file(
+        "electricity-usage-hourly.csv",
+        EMBEDDED_HOURLY,
+        Some("demo-home"),
+    )?;
+    let readings: Vec<_> = series
+        .iter()
+        .flat_map(|one| one.to_new_readings(time::UtcOffset::UTC))
+        .collect();
+    let queued = client.submit_readings(&readings)?;
+    let last = queued.last().map_or("", |item| item.reading.value.as_str());
+    detail(&format!(
+        "{} register readings of meter demo-home queued, the last at {last} kWh",
+        queued.len()
+    ));
+    // NOTE: the server has no readings endpoint yet, so the demo queues the
+    // readings without syncing them.
+    detail("each has a UUIDv7 idempotency key and waits for the readings endpoint");
+
     server.shutdown().await;
     step("Demo finished: every step succeeded");
     Ok(())
@@ -94,4 +121,23 @@ fn step(text: &str) {
 
 fn detail(text: &str) {
     println!("    {text}");
+}
+
+/// The terminal's device attributes for the fingerprint.
+struct TerminalDevice;
+
+impl DeviceInfoProvider for TerminalDevice {
+    fn device_info(&self) -> Result<DeviceInfo, DeviceInfoError> {
+        let variable =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        Ok(DeviceInfo {
+            platform: std::env::consts::OS.to_owned(),
+            os_version: std::env::consts::ARCH.to_owned(),
+            model: "terminal".to_owned(),
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            locale: variable("LANG", "C"),
+            time_zone: variable("TZ", "UTC"),
+            extra: Default::default(),
+        })
+    }
 }

@@ -36,12 +36,12 @@ impl TestServer {
 
     /// Client configuration that trusts this server's CA and pins its keys.
     pub fn client_config(&self, phone_dir: &Path) -> ClientConfig {
-        ClientConfig {
-            base_url: self.server.url.clone(),
-            ca_certificate_pem: self.server.ca_certificate_pem.clone(),
-            spki_pins: self.server.spki_pins.clone(),
-            data_dir: phone_dir.to_path_buf(),
-        }
+        ClientConfig::new(
+            self.server.url.clone(),
+            self.server.ca_certificate_pem.clone(),
+            self.server.spki_pins.clone(),
+            phone_dir,
+        )
     }
 }
 

@@ -63,6 +63,8 @@ async fn pin_mismatch_fails_even_with_valid_ca() {
     ));
     let mut config = server.client_config(phone.path());
     config.spki_pins = vec![unrelated_pin];
+    // One pin is enough to show the mismatch; two are required otherwise.
+    config.allow_single_pin = true;
     let client = SharePayClient::new(config, Arc::new(XorKeyWrapper(1))).expect("client");
 
     let error = client

@@ -26,6 +26,14 @@ pub enum ClientError {
     /// The unwrapped key does not open the local store. Nothing was deleted.
     #[error("the local store cannot be opened with this device's key; no data was deleted")]
     WrongKey,
+    /// The key is right but the store file, or a value in it, cannot be
+    /// read: the file is damaged or not a SQLCipher database. Nothing was
+    /// deleted.
+    #[error("the local store is damaged: {0}")]
+    StoreCorrupted(String),
+    /// The platform failed to supply device information.
+    #[error("the platform failed to report device information: {0}")]
+    Platform(String),
     /// The local store failed for a reason other than its key.
     #[error("the local store failed: {0}")]
     Storage(String),

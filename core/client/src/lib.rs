@@ -1,70 +1,130 @@
 //! The phone's engine, shared by the Android app, the iOS app and the
 //! `sharepay` terminal shell.
 //!
-//! It owns the encrypted store, the pinned TLS 1.3 connection and the
-//! session. Shells only draw screens and supply what only the platform has,
-//! such as the [`KeyWrapper`]. The access token lives in memory only; the
-//! refresh token lives only in the encrypted store.
+//! It owns the encrypted store, the pinned TLS 1.3 connections (API and
+//! vault), the device fingerprint, the offline outbox and the session.
+//! Shells only draw screens and supply what only the platform has, such as
+//! the [`KeyWrapper`] and the [`DeviceInfoProvider`]. The access token lives
+//! in memory only; the refresh token lives only in the encrypted store,
+//! field-encrypted.
 
 mod api;
+pub mod clock;
+pub mod config;
 pub mod error;
+pub mod fingerprint;
 pub mod key_wrapper;
+mod reading_sender;
 pub mod store;
+pub mod sync;
 pub mod tls;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use secrecy::{ExposeSecret, SecretString};
-use sharepay_domain::wire::{LoginRequest, MeResponse, RegisterRequest};
+use sharepay_domain::wire::{HealthResponse, LoginRequest, MeResponse, RegisterRequest};
 
+use crate::api::ApiClient;
+use crate::clock::{Clock, SystemClock};
+pub use crate::config::{ClientConfig, EndpointConfig};
 pub use crate::error::ClientError;
+pub use crate::fingerprint::{DeviceInfo, DeviceInfoError, DeviceInfoProvider};
 pub use crate::key_wrapper::{KeyWrapper, KeyWrapperError};
-use crate::store::{EncryptedStore, setting};
-
-/// Where the server is and how to recognise it.
-#[derive(Clone, Debug)]
-pub struct ClientConfig {
-    /// `https://host:port` of the API.
-    pub base_url: String,
-    /// PEM of the CA(s) the server's certificate must chain to.
-    pub ca_certificate_pem: String,
-    /// Base64 SHA-256 SPKI pins; one must match a key in the server's chain.
-    pub spki_pins: Vec<String>,
-    /// Folder of the encrypted store.
-    pub data_dir: PathBuf,
-}
+use crate::reading_sender::HttpReadingSender;
+pub use crate::store::outbox::{NewReading, OutboxItem, OutboxState};
+pub use crate::store::pin_reports::PendingPinFailureReport;
+pub use crate::store::{CardDisplay, EncryptedStore};
+pub use crate::sync::{
+    BackoffPolicy, ReadingSender, SendOutcome, SyncEvent, SyncEventListener, SyncSummary,
+    SyncWorker,
+};
 
 /// A signed-in or signed-out SharePay client.
 pub struct SharePayClient {
-    api: api::ApiClient,
-    store: EncryptedStore,
+    api: Arc<ApiClient>,
+    vault: Option<Arc<ApiClient>>,
+    store: Arc<EncryptedStore>,
+    sync: SyncWorker,
+    clock: Arc<dyn Clock>,
     access_token: Mutex<Option<SecretString>>,
+    device_info: Mutex<Option<Arc<dyn DeviceInfoProvider>>>,
 }
 
 impl SharePayClient {
-    /// Opens the encrypted store (creating it on first use) and prepares the
-    /// pinned connection. Nothing is sent until the first call.
+    /// Checks the configuration, opens the encrypted store (creating it on
+    /// first use) and prepares the pinned connections. Nothing is sent until
+    /// the first call.
     pub fn new(
         config: ClientConfig,
         key_wrapper: Arc<dyn KeyWrapper>,
     ) -> Result<Self, ClientError> {
-        // TODO: require a primary and a backup pin unless a development flag
-        // is set; with one pin a server key change locks every phone out.
-        if config.spki_pins.is_empty() {
-            return Err(ClientError::InvalidInput(
-                "spki_pins must contain at least one pin".into(),
-            ));
-        }
-        let pins = tls::parse_pins(&config.spki_pins)?;
-        let tls_config = tls::pinned_client_config(&config.ca_certificate_pem, pins)?;
-        let api = api::ApiClient::new(&config.base_url, tls_config)?;
-        let store = EncryptedStore::open(&config.data_dir, key_wrapper.as_ref())?;
+        let api_pins = tls::parse_pins("spki_pins", &config.spki_pins, config.allow_single_pin)?;
+        let api_tls = tls::pinned_client_config(&config.ca_certificate_pem, api_pins)?;
+        let vault_tls = match &config.vault {
+            Some(vault) => {
+                let pins =
+                    tls::parse_pins("vault.spki_pins", &vault.spki_pins, config.allow_single_pin)?;
+                Some(tls::pinned_client_config(&vault.ca_certificate_pem, pins)?)
+            }
+            None => None,
+        };
+
+        let store = Arc::new(EncryptedStore::open(
+            &config.data_dir,
+            key_wrapper.as_ref(),
+        )?);
+        let api = Arc::new(ApiClient::new(
+            "api",
+            "base_url",
+            &config.base_url,
+            api_tls,
+            Arc::clone(&store),
+        )?);
+        let vault = match (config.vault, vault_tls) {
+            (Some(vault), Some(tls)) => Some(Arc::new(ApiClient::new(
+                "vault",
+                "vault.base_url",
+                &vault.base_url,
+                tls,
+                Arc::clone(&store),
+            )?)),
+            _ => None,
+        };
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let sync = SyncWorker::new(Arc::clone(&store), config.backoff, Arc::clone(&clock));
         Ok(Self {
             api,
+            vault,
             store,
+            sync,
+            clock,
             access_token: Mutex::new(None),
+            device_info: Mutex::new(None),
         })
+    }
+
+    /// Sets where the device attributes for the fingerprint come from.
+    pub fn set_device_info_provider(&self, provider: Arc<dyn DeviceInfoProvider>) {
+        *lock_or_recover(&self.device_info) = Some(provider);
+    }
+
+    /// Sets the listener of outbox progress, replacing any earlier one.
+    pub fn set_sync_event_listener(&self, listener: Arc<dyn SyncEventListener>) {
+        self.sync.set_listener(Some(listener));
+    }
+
+    /// Computes this installation's device fingerprint, or `None` when no
+    /// [`DeviceInfoProvider`] is set.
+    pub fn device_fingerprint(&self) -> Result<Option<String>, ClientError> {
+        let provider = lock_or_recover(&self.device_info).clone();
+        let Some(provider) = provider else {
+            return Ok(None);
+        };
+        let info = provider
+            .device_info()
+            .map_err(|e| ClientError::Platform(e.message))?;
+        fingerprint::device_fingerprint(&self.store, &info).map(Some)
     }
 
     /// Creates an account and returns its user id.
@@ -78,44 +138,153 @@ impl SharePayClient {
             password: password.expose_secret().to_owned(),
         };
         let response = self.api.register(&request).await?;
+        self.report_pin_failures();
         Ok(response.user_id)
     }
 
-    /// Signs in, keeping the access token in memory and the refresh token in
-    /// the encrypted store.
+    /// Signs in with the device fingerprint, keeping the access token in
+    /// memory and the refresh token in the encrypted store.
     pub async fn login(&self, email: &str, password: SecretString) -> Result<(), ClientError> {
         let request = LoginRequest {
             email: email.to_owned(),
             password: password.expose_secret().to_owned(),
-            device_fingerprint: None,
+            device_fingerprint: self.device_fingerprint()?,
         };
         let tokens = self.api.login(&request).await?;
         self.store
-            .put_setting(setting::REFRESH_TOKEN, tokens.refresh_token.as_bytes())?;
-        *self.lock_access_token()? = Some(SecretString::from(tokens.access_token));
+            .put_refresh_token(&SecretString::from(tokens.refresh_token))?;
+        *self.lock_access_token() = Some(SecretString::from(tokens.access_token));
+        self.report_pin_failures();
         Ok(())
     }
 
     /// Returns whether a refresh token is stored, that is whether the user
     /// is signed in on this device.
     pub fn has_session(&self) -> Result<bool, ClientError> {
-        Ok(self.store.get_setting(setting::REFRESH_TOKEN)?.is_some())
+        Ok(self.store.refresh_token()?.is_some())
     }
 
-    /// Reads the signed-in user's profile.
+    /// Reads the signed-in user's profile and caches it in the store.
     pub async fn me(&self) -> Result<MeResponse, ClientError> {
-        let token = self
-            .lock_access_token()?
-            .clone()
-            .ok_or_else(|| ClientError::Unauthorized("not signed in; log in first".into()))?;
-        self.api.me(&token).await
+        let token = self.access_token()?;
+        let me = self.api.me(&token).await?;
+        self.store.put_cached_profile(&me)?;
+        Ok(me)
     }
 
-    /// Forgets the session on this device: the access token and the stored
-    /// refresh token.
+    /// Returns the profile cached by the last [`SharePayClient::me`], for
+    /// offline use.
+    pub fn cached_profile(&self) -> Result<Option<MeResponse>, ClientError> {
+        self.store.cached_profile()
+    }
+
+    /// Checks the pinned connection to the card vault with `GET /v1/health`.
+    pub async fn vault_health(&self) -> Result<HealthResponse, ClientError> {
+        let vault = self.vault.as_ref().ok_or_else(|| {
+            ClientError::InvalidInput("no vault is configured; set ClientConfig::vault".into())
+        })?;
+        vault.get_json("/v1/health").await
+    }
+
+    /// Signs out on this device: deletes the access token and the session
+    /// data (see [`SharePayClient::wipe_session`]).
     pub fn sign_out_locally(&self) -> Result<(), ClientError> {
-        *self.lock_access_token()? = None;
-        self.store.delete_setting(setting::REFRESH_TOKEN)
+        self.wipe_session()
+    }
+
+    /// Deletes the session: the access token in memory, and in the store the
+    /// refresh token, the cached profile and the card display data. Queued
+    /// readings and the install secret stay. Call it on logout, on a forced
+    /// logout and when the server revokes the refresh token family.
+    pub fn wipe_session(&self) -> Result<(), ClientError> {
+        *self.lock_access_token() = None;
+        self.store.wipe_session()
+    }
+
+    /// Resets the device as if the app were reinstalled: the session, the
+    /// outbox (unsent readings included) and the install secret, so the
+    /// fingerprint changes.
+    pub fn wipe_all(&self) -> Result<(), ClientError> {
+        *self.lock_access_token() = None;
+        self.store.wipe_all()
+    }
+
+    /// Queues a reading in the outbox; [`SharePayClient::sync_now`] sends it.
+    pub fn submit_reading(&self, reading: NewReading) -> Result<OutboxItem, ClientError> {
+        let mut items = self.submit_readings(std::slice::from_ref(&reading))?;
+        items
+            .pop()
+            .ok_or_else(|| ClientError::Storage("the queued reading was not found".into()))
+    }
+
+    /// Queues several readings at once: all of them, or none if one is
+    /// invalid.
+    pub fn submit_readings(&self, readings: &[NewReading]) -> Result<Vec<OutboxItem>, ClientError> {
+        let items = self
+            .store
+            .enqueue_readings(readings, self.clock.now_unix_ms())?;
+        for item in &items {
+            self.sync.emit(SyncEvent::Queued {
+                seq: item.seq,
+                idempotency_key: item.idempotency_key.clone(),
+                meter_id: item.reading.meter_id.clone(),
+            });
+        }
+        Ok(items)
+    }
+
+    /// Lists the outbox, oldest first, with each item's state and outcome.
+    pub fn outbox_items(&self) -> Result<Vec<OutboxItem>, ClientError> {
+        self.store.outbox_items()
+    }
+
+    /// Sends queued readings over the pinned API connection until the
+    /// outbox is drained or every remaining item waits for a later run.
+    pub async fn sync_now(&self) -> Result<SyncSummary, ClientError> {
+        let Some(access_token) = self.lock_access_token().clone() else {
+            self.sync.emit(SyncEvent::AuthenticationRequired);
+            return Ok(SyncSummary {
+                pending: self.pending_count()?,
+                authentication_required: true,
+                ..SyncSummary::default()
+            });
+        };
+        let sender = HttpReadingSender {
+            api: Arc::clone(&self.api),
+            access_token,
+        };
+        let summary = self.sync.run(&sender).await?;
+        if summary.accepted + summary.flagged + summary.rejected > 0 {
+            self.report_pin_failures();
+        }
+        // TODO: refresh the session when the server refuses the access
+        // token, and wipe the session if the refresh family was revoked.
+        Ok(summary)
+    }
+
+    /// Lists the pin failures not yet reported to the server.
+    pub fn pending_pin_failure_reports(&self) -> Result<Vec<PendingPinFailureReport>, ClientError> {
+        self.store.pending_pin_failure_reports()
+    }
+
+    /// Marks pin failure reports as delivered.
+    pub fn mark_reported(&self, ids: &[i64]) -> Result<(), ClientError> {
+        self.store.mark_pin_failures_reported(ids)
+    }
+
+    /// Saves the display data of a card the vault tokenized.
+    pub fn save_card_display(&self, card: &CardDisplay) -> Result<(), ClientError> {
+        self.store.put_card_display(card)
+    }
+
+    /// Lists the saved cards' display data.
+    pub fn card_displays(&self) -> Result<Vec<CardDisplay>, ClientError> {
+        self.store.card_displays()
+    }
+
+    /// Returns the encrypted store, for the features built on it.
+    pub fn store(&self) -> &Arc<EncryptedStore> {
+        &self.store
     }
 
     /// Path of the encrypted store file, for diagnostics and tests.
@@ -123,11 +292,49 @@ impl SharePayClient {
         self.store.path().to_path_buf()
     }
 
-    fn lock_access_token(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, Option<SecretString>>, ClientError> {
-        self.access_token
-            .lock()
-            .map_err(|_| ClientError::Storage("the session lock is poisoned".into()))
+    /// Called after every good connection to the API: the send point of
+    /// queued pin failure reports.
+    fn report_pin_failures(&self) {
+        match self.store.pending_pin_failure_reports() {
+            Ok(pending) if !pending.is_empty() => {
+                // TODO: send `pending` to `POST /v1/security/pin-failures` and
+                // mark them reported; until the server has that route they
+                // stay queued.
+                tracing::warn!(
+                    count = pending.len(),
+                    "pin failure reports are waiting to be sent"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "could not read pin failure reports"),
+        }
+    }
+
+    fn pending_count(&self) -> Result<usize, ClientError> {
+        Ok(self
+            .store
+            .outbox_items()?
+            .iter()
+            .filter(|item| !item.state.is_final())
+            .count())
+    }
+
+    fn access_token(&self) -> Result<SecretString, ClientError> {
+        self.lock_access_token()
+            .clone()
+            .ok_or_else(|| ClientError::Unauthorized("not signed in; log in first".into()))
+    }
+
+    fn lock_access_token(&self) -> MutexGuard<'_, Option<SecretString>> {
+        lock_or_recover(&self.access_token)
+    }
+}
+
+/// Locks `mutex`, recovering from poisoning: a panic elsewhere cannot leave
+/// the values guarded here half-written, so they stay usable.
+fn lock_or_recover<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }

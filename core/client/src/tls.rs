@@ -24,13 +24,44 @@ use crate::error::ClientError;
 pub type SpkiPin = [u8; 32];
 
 /// The error a pin failure carries inside rustls, so callers can tell it
-/// apart from other certificate errors.
-#[derive(Debug, thiserror::Error)]
-#[error("no certificate in the chain has a pinned public key")]
-pub struct PinMismatchError;
+/// apart from other certificate errors and report what the server showed.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("no certificate in the chain of {host} has a pinned public key")]
+pub struct PinMismatchError {
+    /// The server name the connection was for.
+    pub host: String,
+    /// Base64 SHA-256 of the SPKI of each presented certificate, leaf first.
+    pub presented_spki_sha256: Vec<String>,
+}
 
-/// Parses base64 pins, naming the position of an invalid one.
-pub fn parse_pins(pins: &[String]) -> Result<Vec<SpkiPin>, ClientError> {
+/// Parses base64 pins, naming the field and position of an invalid one.
+/// Unless `allow_single_pin` is set, at least two distinct pins are
+/// required: the current server key and a backup key.
+pub fn parse_pins(
+    field: &str,
+    pins: &[String],
+    allow_single_pin: bool,
+) -> Result<Vec<SpkiPin>, ClientError> {
+    let parsed = decode_pins(field, pins)?;
+    let mut distinct = parsed.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.is_empty() {
+        return Err(ClientError::InvalidInput(format!(
+            "{field} must contain at least one pin"
+        )));
+    }
+    if distinct.len() < 2 && !allow_single_pin {
+        return Err(ClientError::InvalidInput(format!(
+            "{field} must contain at least two distinct pins, the server's current key and a \
+             backup key: with one pin, replacing the server key locks out every installed app. \
+             Set allow_single_pin: true only in development"
+        )));
+    }
+    Ok(parsed)
+}
+
+fn decode_pins(field: &str, pins: &[String]) -> Result<Vec<SpkiPin>, ClientError> {
     pins.iter()
         .enumerate()
         .map(|(index, pin)| {
@@ -39,14 +70,14 @@ pub fn parse_pins(pins: &[String]) -> Result<Vec<SpkiPin>, ClientError> {
                 .and_then(|bytes| SpkiPin::try_from(bytes.as_slice()).ok())
                 .ok_or_else(|| {
                     ClientError::InvalidInput(format!(
-                        "spki_pins[{index}] must be the base64 SHA-256 of a SubjectPublicKeyInfo (44 characters)"
+                        "{field}[{index}] must be the base64 SHA-256 of a SubjectPublicKeyInfo (44 characters)"
                     ))
                 })
         })
         .collect()
 }
 
-/// The ring provider with only the TLS 1.3 suites.
+/// Returns the ring provider restricted to the TLS 1.3 suites.
 fn tls13_provider() -> Arc<CryptoProvider> {
     let mut provider = rustls::crypto::ring::default_provider();
     provider
@@ -130,13 +161,21 @@ impl ServerCertVerifier for PinnedVerifier {
         )?;
         let chain = std::iter::once(end_entity).chain(intermediates.iter());
         if self.chain_has_pinned_key(chain) {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            tracing::warn!(server = %server_name.to_str(), "rejected a server whose key is not pinned");
-            Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-                OtherError(Arc::new(PinMismatchError)),
-            )))
+            return Ok(ServerCertVerified::assertion());
         }
+        tracing::warn!(server = %server_name.to_str(), "rejected a server whose key is not pinned");
+        let presented_spki_sha256 = std::iter::once(end_entity)
+            .chain(intermediates.iter())
+            .filter_map(|der| spki_sha256(der.as_ref()))
+            .map(|hash| BASE64.encode(hash))
+            .collect();
+        let error = PinMismatchError {
+            host: server_name.to_str().into_owned(),
+            presented_spki_sha256,
+        };
+        Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+            OtherError(Arc::new(error)),
+        )))
     }
 
     fn verify_tls12_signature(
@@ -173,31 +212,31 @@ fn spki_sha256(certificate_der: &[u8]) -> Option<[u8; 32]> {
     Some(hash)
 }
 
-/// Reports whether `error`, or anything in its source chain, is a pin
-/// failure from [`PinnedVerifier`].
-pub fn is_pin_mismatch(error: &(dyn std::error::Error + 'static)) -> bool {
+/// Returns the pin failure from [`PinnedVerifier`] in `error` or anywhere in
+/// its source chain.
+pub fn find_pin_mismatch(error: &(dyn std::error::Error + 'static)) -> Option<PinMismatchError> {
     let mut current = Some(error);
     while let Some(error) = current {
-        if error.downcast_ref::<PinMismatchError>().is_some() {
-            return true;
+        if let Some(found) = error.downcast_ref::<PinMismatchError>() {
+            return Some(found.clone());
         }
         if let Some(rustls::Error::InvalidCertificate(CertificateError::Other(other))) =
             error.downcast_ref::<rustls::Error>()
-            && other.0.downcast_ref::<PinMismatchError>().is_some()
+            && let Some(found) = other.0.downcast_ref::<PinMismatchError>()
         {
-            return true;
+            return Some(found.clone());
         }
         // io::Error hides its payload from `source()`; look inside it too.
         if let Some(inner) = error
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            && is_pin_mismatch(inner)
+            && let Some(found) = find_pin_mismatch(inner)
         {
-            return true;
+            return Some(found);
         }
         current = error.source();
     }
-    false
+    None
 }
 
 #[cfg(test)]
@@ -208,14 +247,56 @@ mod tests {
     fn invalid_pin_names_its_position() {
         let pins = vec![BASE64.encode([0u8; 32]), "not-base64!".to_owned()];
 
-        let error = parse_pins(&pins).expect_err("must fail");
+        let error = parse_pins("spki_pins", &pins, false).expect_err("must fail");
         assert!(error.to_string().contains("spki_pins[1]"), "{error}");
     }
 
     #[test]
     fn short_pin_is_rejected() {
-        let error = parse_pins(&[BASE64.encode([0u8; 20])]).expect_err("must fail");
+        let error =
+            parse_pins("spki_pins", &[BASE64.encode([0u8; 20])], true).expect_err("must fail");
 
         assert!(matches!(error, ClientError::InvalidInput(_)));
+    }
+
+    #[test]
+    fn single_pin_needs_development_flag() {
+        let one = vec![BASE64.encode([1u8; 32])];
+
+        let error = parse_pins("vault.spki_pins", &one, false).expect_err("one pin must fail");
+        let message = error.to_string();
+        assert!(message.contains("vault.spki_pins"), "{message}");
+        assert!(message.contains("backup key"), "{message}");
+        assert!(message.contains("allow_single_pin"), "{message}");
+        assert_eq!(
+            parse_pins("spki_pins", &one, true).expect("dev flag").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn repeated_pin_counts_once() {
+        let same = vec![BASE64.encode([1u8; 32]), BASE64.encode([1u8; 32])];
+
+        let error = parse_pins("spki_pins", &same, false).expect_err("duplicate pin must fail");
+        assert!(matches!(error, ClientError::InvalidInput(_)), "{error:?}");
+    }
+
+    #[test]
+    fn two_pins_are_accepted() {
+        let two = vec![BASE64.encode([1u8; 32]), BASE64.encode([2u8; 32])];
+
+        assert_eq!(
+            parse_pins("spki_pins", &two, false)
+                .expect("two pins")
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn empty_pins_are_rejected_even_in_development() {
+        let error = parse_pins("spki_pins", &[], true).expect_err("no pins must fail");
+        assert!(error.to_string().contains("at least one pin"), "{error}");
     }
 }

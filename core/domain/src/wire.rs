@@ -5,6 +5,8 @@
 //! default. Nothing here holds a secret in a `Debug`-printable form.
 
 pub mod money;
+pub mod readings;
+pub mod security;
 pub mod split;
 pub mod validation;
 

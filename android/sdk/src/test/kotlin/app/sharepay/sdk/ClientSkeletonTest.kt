@@ -17,8 +17,8 @@ import org.junit.rules.TemporaryFolder
 /**
  * End-to-end tests of the Kotlin bindings against a live SharePay server over TLS.
  *
- * The server's address, CA certificate file and SPKI pin come from the environment
- * variables SHAREPAY_TEST_URL, SHAREPAY_TEST_CA_FILE and SHAREPAY_TEST_PIN, which
+ * The server's address, CA certificate file and SPKI pins come from the environment
+ * variables SHAREPAY_TEST_URL, SHAREPAY_TEST_CA_FILE and SHAREPAY_TEST_PINS, which
  * tests/run sets after starting the server.
  */
 class ClientSkeletonTest {
@@ -58,9 +58,12 @@ class ClientSkeletonTest {
 
     @Test
     fun pinMismatchFailsEvenWithValidCa(): Unit = runBlocking {
-        val unknownPin = Base64.getEncoder().encodeToString(ByteArray(32))
+        val unknownPins = listOf(
+            Base64.getEncoder().encodeToString(ByteArray(32)),
+            Base64.getEncoder().encodeToString(ByteArray(32) { 1 }),
+        )
 
-        newClient(spkiPins = listOf(unknownPin)).use { client ->
+        newClient(spkiPins = unknownPins).use { client ->
             assertFailsWith<SharePayException.PinMismatch> {
                 client.register(randomEmail(), PASSWORD)
             }
@@ -138,7 +141,7 @@ class ClientSkeletonTest {
     }
 
     private fun newClient(
-        spkiPins: List<String> = listOf(server.spkiPin),
+        spkiPins: List<String> = server.spkiPins,
         keyWrapper: KeyWrapper = JvmAesGcmKeyWrapper(),
         dataDir: File = temporaryFolder.newFolder(),
     ): SharePayClient = SharePayClient(
@@ -158,23 +161,26 @@ class ClientSkeletonTest {
 }
 
 /** Connection details of the server that tests/run started for this test run. */
-private class TestServer(val url: String, val caCertificatePem: String, val spkiPin: String) {
+private class TestServer(val url: String, val caCertificatePem: String, val spkiPins: List<String>) {
 
     companion object {
         fun fromEnvironment(): TestServer {
             val url = requireVariable("SHAREPAY_TEST_URL")
             val caFile = File(requireVariable("SHAREPAY_TEST_CA_FILE"))
-            val pin = requireVariable("SHAREPAY_TEST_PIN")
+            // The current key's pin and the backup key's pin: the client requires two.
+            val pins = requireVariable("SHAREPAY_TEST_PINS").split(',').map { it.trim() }
+            check(pins.size >= 2) { "SHAREPAY_TEST_PINS must hold two comma-separated pins" }
             check(caFile.isFile) { "SHAREPAY_TEST_CA_FILE=$caFile: file not found" }
-            return TestServer(url, caFile.readText(), pin)
+            return TestServer(url, caFile.readText(), pins)
         }
 
         private fun requireVariable(name: String): String =
             System.getenv(name)?.takeIf { it.isNotBlank() }
                 ?: error(
                     "$name is not set. Start target/debug/sharepay-server and export " +
-                        "SHAREPAY_TEST_URL, SHAREPAY_TEST_CA_FILE and SHAREPAY_TEST_PIN " +
-                        "from its first three output lines, or run tests/run.",
+                        "SHAREPAY_TEST_URL, SHAREPAY_TEST_CA_FILE and SHAREPAY_TEST_PINS " +
+                        "(both spki-pin-sha256 lines, comma-separated) from its output, " +
+                        "or run tests/run.",
                 )
     }
 }

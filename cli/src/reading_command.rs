@@ -1,0 +1,115 @@
+//! `sharepay reading ...`: meter readings in the local phone store of this
+//! terminal, kept in the offline outbox until a sync sends them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use sharepay_client::{EncryptedStore, OutboxItem, OutboxState};
+
+use crate::file_key_wrapper::FileKeyWrapper;
+use crate::reading_import::{self, EMBEDDED_HOURLY, EMBEDDED_MINUTELY};
+
+/// Name of the key file that wraps the store key in the data directory.
+const KEY_FILE: &str = "desktop-key.bin";
+
+/// Opens (or creates) the phone store in `data_dir` with its key file.
+fn open_store(data_dir: &Path) -> anyhow::Result<EncryptedStore> {
+    let key_wrapper = FileKeyWrapper::open_or_create(&data_dir.join(KEY_FILE))
+        .map_err(|e| anyhow::anyhow!("key file: {e}"))?;
+    EncryptedStore::open(data_dir, &key_wrapper)
+        .with_context(|| format!("cannot open the phone store in {}", data_dir.display()))
+}
+
+/// Reads `file` (or an embedded data set named `builtin:hourly` or
+/// `builtin:minutely`), then queues all its readings or none.
+pub fn import(
+    file: &str,
+    meter: Option<&str>,
+    utc_offset: &str,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let offset = reading_import::parse_utc_offset(utc_offset).map_err(anyhow::Error::msg)?;
+    let (name, text) = match file {
+        "builtin:hourly" => (
+            "electricity-usage-hourly.csv".to_owned(),
+            EMBEDDED_HOURLY.to_owned(),
+        ),
+        "builtin:minutely" => (
+            "household-submetering-minutely.csv".to_owned(),
+            EMBEDDED_MINUTELY.to_owned(),
+        ),
+        path => (
+            path.to_owned(),
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
+        ),
+    };
+
+    let series = reading_import::parse_file(&name, &text, meter)?;
+    let readings: Vec<_> = series
+        .iter()
+        .flat_map(|one| one.to_new_readings(offset))
+        .collect();
+
+    let store = open_store(data_dir)?;
+    let now_ms = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(0);
+    let queued = store
+        .enqueue_readings(&readings, now_ms)
+        .with_context(|| format!("{name}: nothing was queued"))?;
+
+    println!(
+        "queued {} readings from {name} in {}",
+        queued.len(),
+        store.path().display()
+    );
+    for one in &series {
+        if let (Some(first), Some(last)) = (one.readings.first(), one.readings.last()) {
+            println!(
+                "  {}: {} readings, {} to {}, register {} kWh",
+                one.meter_id,
+                one.readings.len(),
+                reading_import::local_text(first.0),
+                reading_import::local_text(last.0),
+                reading_import::decimal::format_kwh(last.1)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Prints the outbox: per meter, the number of items in each state and
+/// the latest register value.
+pub fn list(data_dir: &Path) -> anyhow::Result<()> {
+    let store = open_store(data_dir)?;
+    let items = store.outbox_items()?;
+    let mut by_meter: BTreeMap<&str, Vec<&OutboxItem>> = BTreeMap::new();
+    for item in &items {
+        by_meter
+            .entry(&item.reading.meter_id)
+            .or_default()
+            .push(item);
+    }
+
+    println!("{} readings in the outbox", items.len());
+    for (meter, items) in by_meter {
+        let queued = items.iter().filter(|i| !i.state.is_final()).count();
+        let accepted = items
+            .iter()
+            .filter(|i| i.state == OutboxState::Accepted)
+            .count();
+        let flagged = items
+            .iter()
+            .filter(|i| matches!(i.state, OutboxState::Flagged { .. }))
+            .count();
+        let rejected = items
+            .iter()
+            .filter(|i| matches!(i.state, OutboxState::Rejected { .. }))
+            .count();
+        let latest = items.last().map_or("", |i| i.reading.value.as_str());
+        println!(
+            "  {meter}: queued {queued}, accepted {accepted}, flagged {flagged}, rejected {rejected}, latest {latest} kWh"
+        );
+    }
+    Ok(())
+}

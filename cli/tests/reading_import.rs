@@ -1,0 +1,169 @@
+//! `sharepay reading import` and `list` as a user runs them: the real
+//! binary, the real data files and a real SQLCipher store in a temporary
+//! folder.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn sharepay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sharepay"))
+        .args(args)
+        .env_remove("SHAREPAY_PHONE_DIR")
+        .output()
+        .expect("run sharepay")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn list(data_dir: &Path) -> String {
+    let output = sharepay(&[
+        "reading",
+        "list",
+        "--data-dir",
+        data_dir.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output)
+}
+
+#[test]
+fn import_queues_hourly_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/electricity-usage-hourly.csv"
+    );
+
+    let output = sharepay(&[
+        "reading",
+        "import",
+        file,
+        "--meter",
+        "home",
+        "--data-dir",
+        data_dir,
+    ]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("queued 2713 readings"),
+        "{}",
+        stdout(&output)
+    );
+    let listed = list(dir.path());
+    assert!(listed.contains("2713 readings in the outbox"), "{listed}");
+    assert!(listed.contains("home: queued 2713, accepted 0"), "{listed}");
+    assert!(listed.contains("latest 1209.420 kWh"), "{listed}");
+}
+
+#[test]
+fn import_splits_minutely_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+
+    let output = sharepay(&[
+        "reading",
+        "import",
+        "builtin:minutely",
+        "--meter",
+        "paris",
+        "--data-dir",
+        data_dir,
+    ]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listed = list(dir.path());
+    for (meter, latest) in [
+        ("paris-kitchen", "1.170"),
+        ("paris-laundry", "0.742"),
+        ("paris-shared", "31.813"),
+        ("paris-water-heater", "24.483"),
+    ] {
+        assert!(
+            listed.contains(&format!(
+                "{meter}: queued 2881, accepted 0, flagged 0, rejected 0, latest {latest} kWh"
+            )),
+            "{meter}: {listed}"
+        );
+    }
+}
+
+#[test]
+fn import_error_queues_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+    let first = sharepay(&[
+        "reading",
+        "import",
+        "builtin:hourly",
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let broken = dir.path().join("broken.csv");
+    let mut text = include_str!("../data/electricity-usage-hourly.csv").to_owned();
+    text.push_str("\r\n03/17/2012 02:00:00,0.3x,1,0,0");
+    std::fs::write(&broken, text).expect("write broken file");
+
+    let output = sharepay(&[
+        "reading",
+        "import",
+        broken.to_str().expect("UTF-8"),
+        "--data-dir",
+        data_dir,
+    ]);
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("broken.csv:2714:2: "), "{message}");
+    assert!(message.contains("\"0.3x\""), "{message}");
+    assert!(
+        list(dir.path()).contains("2713 readings in the outbox"),
+        "nothing added"
+    );
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["demo", "--help"],
+        vec!["reading", "--help"],
+        vec!["reading", "import", "--help"],
+        vec!["reading", "list", "--help"],
+    ] {
+        let output = sharepay(&args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        assert!(stdout(&output).contains("Usage:"), "{args:?}");
+    }
+}
+
+#[test]
+fn invalid_offset_is_rejected() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+
+    let output = sharepay(&[
+        "reading",
+        "import",
+        "builtin:hourly",
+        "--utc-offset",
+        "EST",
+        "--data-dir",
+        data_dir,
+    ]);
+
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("\"EST\" is not a UTC offset"),
+        "{}",
+        stderr(&output)
+    );
+}

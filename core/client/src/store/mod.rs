@@ -1,0 +1,391 @@
+//! The phone's encrypted store: one SQLCipher file keyed with a random
+//! 256-bit key that only exists on disk wrapped by the platform, with
+//! AES-256-GCM field encryption on top for the most sensitive values.
+//!
+//! Opening never deletes anything. A key that unwraps but does not match the
+//! store is [`ClientError::WrongKey`], a file that the right key cannot read
+//! is [`ClientError::StoreCorrupted`], so a shell never wipes queued
+//! readings because the keystore had a bad day.
+//!
+//! On disk, next to the database, `store-key.wrapped` contains the store key
+//! as the platform wrapped it, and `store-key.check` contains
+//! HMAC-SHA256(store key, "sharepay store key check v1"). The check tells a wrong key from a
+//! damaged file without reading the database.
+
+mod cards;
+mod field_cipher;
+pub mod migrations;
+pub mod outbox;
+pub mod pin_reports;
+mod session;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+use rusqlite::{Connection, OptionalExtension, params};
+use zeroize::Zeroizing;
+
+pub use self::cards::CardDisplay;
+use self::field_cipher::{FieldCipher, FieldPlace};
+use crate::error::ClientError;
+use crate::key_wrapper::KeyWrapper;
+
+pub(crate) const DATABASE_FILE: &str = "sharepay-client.db";
+pub(crate) const WRAPPED_KEY_FILE: &str = "store-key.wrapped";
+const KEY_CHECK_FILE: &str = "store-key.check";
+const KEY_CHECK_MESSAGE: &[u8] = b"sharepay store key check v1";
+const INSTALL_SECRET: &str = "install_secret";
+
+pub struct EncryptedStore {
+    connection: Mutex<Connection>,
+    fields: FieldCipher,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for EncryptedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptedStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EncryptedStore {
+    /// Opens the store in `dir`, or creates it with a new key on first use.
+    pub fn open(dir: &Path, key_wrapper: &dyn KeyWrapper) -> Result<Self, ClientError> {
+        fs::create_dir_all(dir)
+            .map_err(|e| ClientError::Storage(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join(DATABASE_FILE);
+        let wrapped_key_path = dir.join(WRAPPED_KEY_FILE);
+        let check_path = dir.join(KEY_CHECK_FILE);
+
+        let (key, key_checked) = if wrapped_key_path.exists() {
+            let key = unwrap_store_key(&wrapped_key_path, key_wrapper)?;
+            let checked = verify_key_check(&check_path, &key)?;
+            (key, checked)
+        } else if path.exists() {
+            return Err(ClientError::Storage(format!(
+                "{} exists but its wrapped key {} is missing; restore the key file, nothing was deleted",
+                path.display(),
+                wrapped_key_path.display()
+            )));
+        } else {
+            let key = create_wrapped_key(&wrapped_key_path, key_wrapper)?;
+            write_atomically(&check_path, key_check(&key).as_ref())?;
+            (key, true)
+        };
+
+        let connection = open_with_key(&path, &key, key_checked)?;
+        if !key_checked {
+            // A store created before the check file existed: the key has just
+            // opened it, so record its check now.
+            write_atomically(&check_path, key_check(&key).as_ref())?;
+        }
+        migrations::migrate(&connection)?;
+        let store = Self {
+            connection: Mutex::new(connection),
+            fields: FieldCipher::derive(&key)?,
+            path,
+        };
+        store.install_secret()?;
+        Ok(store)
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, ClientError> {
+        self.connection
+            .lock()
+            .map_err(|_| ClientError::Storage("the store lock is poisoned".into()))
+    }
+
+    /// Deletes everything tied to the signed-in user: the refresh token, the
+    /// cached profile and the card display data. Called on logout, on a
+    /// forced logout and when the server revokes the refresh token family.
+    ///
+    /// The outbox of unsent readings stays, so a reading taken offline is not
+    /// lost because the session ended; it is sent after the next login. The
+    /// install secret stays too, so the device keeps its fingerprint.
+    pub fn wipe_session(&self) -> Result<(), ClientError> {
+        let mut connection = self.lock()?;
+        let transaction = connection.transaction()?;
+        transaction.execute("DELETE FROM session_values", [])?;
+        transaction.execute("DELETE FROM cards", [])?;
+        transaction.commit()?;
+        tracing::info!("wiped the session data from the local store");
+        Ok(())
+    }
+
+    /// Resets the store as if the app were reinstalled: deletes the session,
+    /// the outbox (unsent readings included), the pin failure reports and
+    /// the install secret, then creates a new install secret, so the device
+    /// fingerprint changes.
+    pub fn wipe_all(&self) -> Result<(), ClientError> {
+        {
+            let mut connection = self.lock()?;
+            let transaction = connection.transaction()?;
+            for table in [
+                "session_values",
+                "cards",
+                "outbox",
+                "pin_failure_reports",
+                "settings",
+            ] {
+                transaction.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+            transaction.commit()?;
+        }
+        self.install_secret()?;
+        tracing::info!("wiped the whole local store");
+        Ok(())
+    }
+
+    /// Returns the random 256-bit secret of this installation, creating it
+    /// on first use.
+    pub(crate) fn install_secret(&self) -> Result<Zeroizing<Vec<u8>>, ClientError> {
+        let place = FieldPlace {
+            table: "settings",
+            column: "value",
+            row_key: INSTALL_SECRET,
+        };
+        let connection = self.lock()?;
+        let existing: Option<Vec<u8>> = connection
+            .query_row(
+                "SELECT value FROM settings WHERE name = ?1",
+                params![INSTALL_SECRET],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(sealed) = existing {
+            return self.fields.open(place, &sealed);
+        }
+
+        let secret = random_key()?;
+        let sealed = self.fields.seal(place, &secret)?;
+        connection.execute(
+            "INSERT INTO settings (name, value) VALUES (?1, ?2)",
+            params![INSTALL_SECRET, sealed],
+        )?;
+        Ok(secret)
+    }
+
+    pub(crate) fn fields(&self) -> &FieldCipher {
+        &self.fields
+    }
+}
+
+fn random_key() -> Result<Zeroizing<Vec<u8>>, ClientError> {
+    let mut key = Zeroizing::new(vec![0u8; 32]);
+    SystemRandom::new()
+        .fill(&mut key)
+        .map_err(|_| ClientError::Storage("the system random generator failed".into()))?;
+    Ok(key)
+}
+
+fn unwrap_store_key(
+    wrapped_key_path: &Path,
+    key_wrapper: &dyn KeyWrapper,
+) -> Result<Zeroizing<Vec<u8>>, ClientError> {
+    let wrapped = fs::read(wrapped_key_path).map_err(|e| {
+        ClientError::Storage(format!("cannot read {}: {e}", wrapped_key_path.display()))
+    })?;
+    let key = key_wrapper
+        .unwrap_key(&wrapped)
+        .map_err(|e| ClientError::KeyWrapping(e.message))?;
+    if key.len() != 32 {
+        return Err(ClientError::WrongKey);
+    }
+    Ok(key)
+}
+
+fn key_check(key: &[u8]) -> hmac::Tag {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), KEY_CHECK_MESSAGE)
+}
+
+/// Returns whether a check file existed and matched; a mismatch is
+/// [`ClientError::WrongKey`].
+fn verify_key_check(check_path: &Path, key: &[u8]) -> Result<bool, ClientError> {
+    let expected = match fs::read(check_path) {
+        Ok(expected) => expected,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(ClientError::Storage(format!(
+                "cannot read {}: {e}",
+                check_path.display()
+            )));
+        }
+    };
+    // hmac::verify compares in constant time.
+    hmac::verify(
+        &hmac::Key::new(hmac::HMAC_SHA256, key),
+        KEY_CHECK_MESSAGE,
+        &expected,
+    )
+    .map_err(|_| ClientError::WrongKey)?;
+    Ok(true)
+}
+
+fn create_wrapped_key(
+    wrapped_key_path: &Path,
+    key_wrapper: &dyn KeyWrapper,
+) -> Result<Zeroizing<Vec<u8>>, ClientError> {
+    let key = random_key()?;
+    let wrapped = key_wrapper
+        .wrap_key(&key)
+        .map_err(|e| ClientError::KeyWrapping(e.message))?;
+    write_atomically(wrapped_key_path, &wrapped)?;
+    Ok(key)
+}
+
+/// Writes to a temporary file and renames it, so a crash never leaves half
+/// a file.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ClientError> {
+    let temporary = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::File::create(&temporary)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    };
+    write().map_err(|e| ClientError::Storage(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Opens the SQLCipher file with a raw key. `key_checked` tells whether the
+/// key matched the check file. If it did, an unreadable file is damaged,
+/// otherwise the key is taken to be wrong.
+fn open_with_key(path: &Path, key: &[u8], key_checked: bool) -> Result<Connection, ClientError> {
+    let mut hex = Zeroizing::new(String::with_capacity(64));
+    for byte in key {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    // SQLCipher logs decryption failures to stderr by default; a wrong key
+    // is reported through the returned error instead.
+    let pragma = Zeroizing::new(format!(
+        "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\";",
+        hex.as_str()
+    ));
+    // NOTE: opening and keying connections on several threads at once
+    // sometimes fails inside SQLCipher ("An error occurred with PRAGMA
+    // key"). It was seen with the SQLCipher 4 bundled in libsqlite3-sys 0.40
+    // when tests open many stores in parallel. Opening is rare, so it is
+    // serialized within the process, but other SQLCipher users in the same
+    // process (such as an in-process server) are not covered.
+    static OPENING: Mutex<()> = Mutex::new(());
+    let (connection, readable) = {
+        let _opening = OPENING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let connection = Connection::open(path)?;
+        connection.execute_batch(&pragma)?;
+        // SQLCipher checks the key only when it first reads a page.
+        let readable = connection.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+            row.get::<_, i64>(0)
+        });
+        (connection, readable)
+    };
+    match readable {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase && key_checked =>
+        {
+            return Err(ClientError::StoreCorrupted(format!(
+                "{} is not a SQLCipher database this key can read, although the key is right; \
+                 restore it from a backup or reinstall the app. Nothing was deleted",
+                path.display()
+            )));
+        }
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::NotADatabase =>
+        {
+            return Err(ClientError::WrongKey);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // Deleted rows (such as a wiped refresh token) are overwritten, not only
+    // unlinked.
+    connection.execute_batch("PRAGMA secure_delete = ON;")?;
+    Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key_wrapper::KeyWrapperError;
+
+    /// XORs with a fixed byte: enough to tell keys apart in tests, and no
+    /// protection at all.
+    struct XorWrapper(u8);
+
+    impl KeyWrapper for XorWrapper {
+        fn wrap_key(&self, key: &[u8]) -> Result<Vec<u8>, KeyWrapperError> {
+            Ok(key.iter().map(|b| b ^ self.0).collect())
+        }
+        fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyWrapperError> {
+            Ok(Zeroizing::new(wrapped.iter().map(|b| b ^ self.0).collect()))
+        }
+    }
+
+    #[test]
+    fn reopen_with_same_wrapper_keeps_data() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("create");
+        let secret = store.install_secret().expect("secret");
+        drop(store);
+
+        let store = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("reopen");
+        assert_eq!(store.install_secret().expect("secret"), secret);
+    }
+
+    #[test]
+    fn wrong_key_keeps_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("create");
+        let secret = store.install_secret().expect("secret");
+        drop(store);
+
+        let error = EncryptedStore::open(dir.path(), &XorWrapper(2))
+            .expect_err("a different wrapper must not open the store");
+        assert!(matches!(error, ClientError::WrongKey), "{error:?}");
+
+        let store = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("right key again");
+        assert_eq!(store.install_secret().expect("secret"), secret);
+    }
+
+    #[test]
+    fn store_without_check_file_still_tells_wrong_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        drop(EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("create"));
+        fs::remove_file(dir.path().join(KEY_CHECK_FILE)).expect("remove check");
+
+        let error = EncryptedStore::open(dir.path(), &XorWrapper(2)).expect_err("wrong key");
+        assert!(matches!(error, ClientError::WrongKey), "{error:?}");
+
+        EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("right key");
+        assert!(
+            dir.path().join(KEY_CHECK_FILE).exists(),
+            "check file restored"
+        );
+    }
+
+    #[test]
+    fn newer_schema_is_rejected() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("create");
+        store
+            .lock()
+            .expect("lock")
+            .execute_batch("PRAGMA user_version = 99;")
+            .expect("bump version");
+        drop(store);
+
+        let error = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect_err("newer schema");
+        assert!(error.to_string().contains("update the app"), "{error}");
+    }
+}
