@@ -75,7 +75,8 @@ pub async fn post_card(
 /// the phone core builds it.
 pub fn phone_client(vault: &RunningVault) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let pins = sharepay_client::tls::parse_pins(&vault.spki_pins).expect("pins");
+    let pins =
+        sharepay_client::tls::parse_pins("vault.spki_pins", &vault.spki_pins, false).expect("pins");
     let tls = sharepay_client::tls::pinned_client_config(&vault.ca_certificate_pem, pins)
         .expect("pinned config");
     reqwest::Client::builder()
