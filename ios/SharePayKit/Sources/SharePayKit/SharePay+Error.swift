@@ -20,6 +20,10 @@ extension SharePay {
         case keyUnavailable(reason: String)
         /// The Keychain returned a store key that does not open the local store.
         case wrongDeviceKey(reason: String)
+        /// The local store file is damaged or is not a SharePay store. Nothing was deleted.
+        case storeCorrupted(reason: String)
+        /// A platform callback (device information, sync events) failed.
+        case platform(reason: String)
         /// The encrypted local store failed to read or write.
         case storage(reason: String)
 
@@ -33,6 +37,8 @@ extension SharePay {
             case let .Server(status, reason): self = .server(status: Int(status), reason: reason)
             case let .KeyWrapping(reason): self = .keyUnavailable(reason: reason)
             case let .WrongKey(reason): self = .wrongDeviceKey(reason: reason)
+            case let .StoreCorrupted(reason): self = .storeCorrupted(reason: reason)
+            case let .Platform(reason): self = .platform(reason: reason)
             case let .Storage(reason): self = .storage(reason: reason)
             }
         }
@@ -41,7 +47,8 @@ extension SharePay {
             switch self {
             case let .invalidInput(reason), let .unauthorized(reason), let .pinMismatch(reason),
                  let .network(reason), let .server(_, reason), let .keyUnavailable(reason),
-                 let .wrongDeviceKey(reason), let .storage(reason):
+                 let .wrongDeviceKey(reason), let .storeCorrupted(reason), let .platform(reason),
+                 let .storage(reason):
                 return reason
             }
         }

@@ -31,6 +31,12 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
     /** The platform returned a store key that does not open the local store. */
     class WrongDeviceKey(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
+    /** The local store file is damaged or is not a SharePay store. Nothing was deleted. */
+    class StoreCorrupted(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** A platform callback (device information, sync events) failed. */
+    class Platform(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
     /** The encrypted local store failed to read or write. */
     class Storage(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
@@ -44,6 +50,8 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
             is SharePayException.Server -> Server(exception.status.toInt(), exception.reason, exception)
             is SharePayException.KeyWrapping -> KeyUnavailable(exception.reason, exception)
             is SharePayException.WrongKey -> WrongDeviceKey(exception.reason, exception)
+            is SharePayException.StoreCorrupted -> StoreCorrupted(exception.reason, exception)
+            is SharePayException.Platform -> Platform(exception.reason, exception)
             is SharePayException.Storage -> Storage(exception.reason, exception)
         }
     }
