@@ -52,6 +52,16 @@ pub struct HttpConfig {
     pub shutdown_grace_secs: u64,
     /// Requests handled at once; further requests get 503 `overloaded`.
     pub max_concurrent_requests: usize,
+    /// Seconds a connection may move no byte in either direction before it
+    /// is closed. Until the first byte of the first request the shorter
+    /// `header_read_timeout_secs` applies instead.
+    pub idle_timeout_secs: u64,
+    /// Connections open at once; further connections are closed unanswered.
+    pub max_connections: usize,
+    /// Connections open at once from one client address (IPv6 clients per
+    /// /64 network). Phones behind one carrier NAT share an address, so keep
+    /// this well above what one phone opens.
+    pub max_connections_per_address: usize,
     /// Proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For` header
     /// is believed. From any other peer the header is ignored.
     pub trusted_proxies: Vec<String>,
@@ -65,8 +75,6 @@ pub struct HttpConfig {
     /// are rejected with 429 until old ones expire.
     pub rate_limit_max_keys: usize,
     /// Log lines as JSON objects (`json`) or as readable text (`text`).
-    /// NOTE: applied only where the binary calls
-    /// `observability::init_tracing`; `main.rs` does not call it yet.
     pub log_format: LogFormat,
     /// Address of the plain-HTTP admin listener that serves `/metrics`.
     /// Keep it on loopback; `null` (or omitting it in code) turns it off.
@@ -88,6 +96,9 @@ impl Default for HttpConfig {
             http2_keep_alive_timeout_secs: 10,
             shutdown_grace_secs: 20,
             max_concurrent_requests: 512,
+            idle_timeout_secs: 60,
+            max_connections: 8192,
+            max_connections_per_address: 256,
             trusted_proxies: Vec::new(),
             default_rate_limit: RateLimitRule {
                 per_address: Some(Rate::per_minute(600)),
@@ -220,8 +231,22 @@ impl HttpConfig {
                 self.max_concurrent_requests as u64,
             ),
             ("http.rate_limit_max_keys", self.rate_limit_max_keys as u64),
+            ("http.idle_timeout_secs", self.idle_timeout_secs),
+            ("http.max_connections", self.max_connections as u64),
+            (
+                "http.max_connections_per_address",
+                self.max_connections_per_address as u64,
+            ),
         ] {
             check_positive(name, value)?;
+        }
+        // A connection must not be closed as idle while its request is
+        // still allowed to run.
+        if self.idle_timeout_secs <= self.request_timeout_secs {
+            return Err(format!(
+                "http.idle_timeout_secs ({}) must be longer than http.request_timeout_secs ({})",
+                self.idle_timeout_secs, self.request_timeout_secs
+            ));
         }
         self.trusted_proxy_networks()?;
         for route in self.rate_limits.keys() {

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod connection_guard;
 pub mod crypto;
 pub mod data;
 pub mod error;

@@ -268,7 +268,7 @@ fn parse_forwarded_address(entry: &str) -> Option<IpAddr> {
 }
 
 /// Keys IPv4 clients by address and IPv6 clients by their /64 network.
-fn address_key(address: IpAddr) -> IpAddr {
+pub(crate) fn address_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::connection_guard::{ConnectionTracker, IdleTimeout};
 use crate::error::StartupError;
 use crate::http_config::HttpConfig;
 
@@ -34,6 +35,10 @@ pub struct ListenerLimits {
     pub max_header_bytes: usize,
     /// Time in-flight requests get to finish after shutdown starts.
     pub shutdown_grace: Duration,
+    /// Time a connection may move no byte before it is closed.
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
 }
 
 impl ListenerLimits {
@@ -45,6 +50,9 @@ impl ListenerLimits {
             http2_keep_alive_timeout: Duration::from_secs(config.http2_keep_alive_timeout_secs),
             max_header_bytes: config.max_header_bytes,
             shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+            idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+            max_connections: config.max_connections,
+            max_connections_per_address: config.max_connections_per_address,
         }
     }
 }
@@ -75,6 +83,10 @@ pub async fn serve_tls(
         .keep_alive_timeout(limits.http2_keep_alive_timeout);
     let builder = Arc::new(builder);
     let handshake_timeout = limits.handshake_timeout;
+    let first_byte_timeout = limits.header_read_timeout;
+    let idle_timeout = limits.idle_timeout;
+    let connections =
+        ConnectionTracker::new(limits.max_connections, limits.max_connections_per_address);
 
     loop {
         let (tcp, peer) = tokio::select! {
@@ -87,6 +99,17 @@ pub async fn serve_tls(
                 }
             },
             _ = shutdown.changed() => break,
+        };
+        let permit = match connections.try_open(peer.ip()) {
+            Ok(permit) => permit,
+            Err(reason) => {
+                // Closed unanswered: a flood must not cost a TLS handshake.
+                metrics::counter!("connections_rejected_total", "reason" => format!("{reason:?}"))
+                    .increment(1);
+                tracing::debug!(%peer, ?reason, "rejected a connection over the limit");
+                drop(tcp);
+                continue;
+            }
         };
         let acceptor = acceptor.clone();
         let router = router.clone();
@@ -108,10 +131,12 @@ pub async fn serve_tls(
                 .layer(axum::Extension(PeerAddr(peer)))
                 .service(router);
             let service = TowerToHyperService::new(service);
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            let io = IdleTimeout::new(tls, first_byte_timeout, idle_timeout);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             if let Err(e) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
+            drop(permit);
         });
     }
 

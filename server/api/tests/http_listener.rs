@@ -205,3 +205,68 @@ async fn sigterm_finishes_in_flight_request() {
         .expect("wait for the server");
     assert!(exit.success(), "server exited with {exit}");
 }
+
+/// Opens a TLS 1.3 connection to `server` and sends nothing.
+async fn silent_tls_connection(
+    server: &TestServer,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let connector = TlsConnector::from(Arc::new(tls_client_config(
+        &server.server.ca_certificate_pem,
+        &[b"http/1.1"],
+    )));
+    let tcp = TcpStream::connect(server.server.local_addr).await?;
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").expect("server name");
+    connector.connect(name, tcp).await
+}
+
+#[tokio::test]
+async fn silent_connections_are_closed() {
+    let server = TestServer::start(HttpConfig {
+        header_read_timeout_secs: 1,
+        ..HttpConfig::default()
+    })
+    .await;
+    let mut silent = silent_tls_connection(&server).await.expect("handshake");
+
+    let mut buffer = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buffer)).await;
+    let outcome = read.expect("the server must close a silent connection within 5 s");
+    let closed = matches!(outcome, Ok(0) | Err(_));
+    assert!(
+        closed,
+        "the server sent data to a silent client: {outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn connections_per_address_are_capped() {
+    let server = TestServer::start(HttpConfig {
+        max_connections_per_address: 2,
+        header_read_timeout_secs: 2,
+        ..HttpConfig::default()
+    })
+    .await;
+    let first = silent_tls_connection(&server)
+        .await
+        .expect("first handshake");
+    let second = silent_tls_connection(&server)
+        .await
+        .expect("second handshake");
+
+    let third = silent_tls_connection(&server).await;
+    assert!(
+        third.is_err(),
+        "a third connection from one address must be closed"
+    );
+
+    drop(first);
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let health = server
+        .http1()
+        .get(server.url("/v1/health"))
+        .send()
+        .await
+        .expect("health after the silent connections closed");
+    assert_eq!(health.status(), StatusCode::OK);
+}
