@@ -44,6 +44,9 @@ pub struct DataLayer {
 impl DataLayer {
     pub async fn open(config: &ServerConfig, mode: OpenMode) -> Result<Self, StartupError> {
         let data_dir = resolve_data_dir(&config.data_dir, mode)?;
+        if config.database_url.is_none() {
+            check_embedded_files_agree(&data_dir)?;
+        }
         let keys = open_keyring(config, &data_dir, mode)?;
         let store = open_store(config, &data_dir, keys.as_ref(), mode).await?;
         Ok(Self {
@@ -53,6 +56,42 @@ impl DataLayer {
             keys,
             store,
         })
+    }
+}
+
+/// Refuses to start when the keyring and the embedded database do not
+/// belong together: a keyring without its database (the database file was
+/// deleted or emptied) or a database without its keyring. Starting anyway
+/// would create a fresh one and serve as if every user, session and audit
+/// entry had never existed.
+fn check_embedded_files_agree(data_dir: &Path) -> Result<(), StartupError> {
+    let keyring = data_dir.join(KEYRING_FILE);
+    let database = data_dir.join(DATABASE_FILE);
+    let database_size = std::fs::metadata(&database).map(|m| m.len()).ok();
+    // In WAL mode the first pages may still sit in the write-ahead log.
+    let wal_size = std::fs::metadata(data_dir.join(format!("{DATABASE_FILE}-wal")))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let database_has_data = database_size.is_some_and(|size| size > 0) || wal_size > 0;
+    match (keyring.exists(), database_has_data) {
+        (true, false) => Err(StartupError::Store(format!(
+            "{} is {}, but its keyring {} exists; restore the database from a backup, \
+             or move the data directory away to start with no data",
+            database.display(),
+            if database_size.is_some() {
+                "empty"
+            } else {
+                "missing"
+            },
+            keyring.display()
+        ))),
+        (false, true) => Err(StartupError::Store(format!(
+            "{} exists, but its keyring {} is missing, so it cannot be decrypted; \
+             restore the keyring from a backup",
+            database.display(),
+            keyring.display()
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -160,3 +160,66 @@ fn audit_verify_needs_existing_data() {
         "verify must create nothing"
     );
 }
+
+#[test]
+fn deleted_database_is_not_recreated() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let first = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+    assert_eq!(start_lines(first).len(), 4);
+    let data = cwd.path().join("sharepay-data");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("sharepay.db{suffix}")));
+    }
+
+    let second = server_command(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")])
+        .output()
+        .expect("run");
+
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        !second.status.success(),
+        "the server started without its database"
+    );
+    assert!(stderr.contains("is missing, but its keyring"), "{stderr}");
+    assert!(
+        !data.join("sharepay.db").exists(),
+        "a new database was created"
+    );
+}
+
+#[test]
+fn emptied_database_is_not_replaced() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let first = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+    assert_eq!(start_lines(first).len(), 4);
+    let data = cwd.path().join("sharepay-data");
+    std::fs::write(data.join("sharepay.db"), b"").expect("empty the database");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("sharepay.db{suffix}")));
+    }
+
+    let second = server_command(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")])
+        .output()
+        .expect("run");
+
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        !second.status.success(),
+        "the server started on an empty database"
+    );
+    assert!(stderr.contains("is empty, but its keyring"), "{stderr}");
+}
+
+#[test]
+fn restart_keeps_serving_same_data() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let first = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+    assert_eq!(start_lines(first).len(), 4);
+
+    let second = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+    assert_eq!(
+        start_lines(second).len(),
+        4,
+        "a killed server must start again"
+    );
+}
