@@ -4,6 +4,7 @@
 use secrecy::SecretString;
 use sharepay_domain::password::{NormalizedPassword, PasswordPolicy, PersonalInfo};
 use sharepay_domain::wire::FieldError;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::ApiError;
 
@@ -12,33 +13,190 @@ const MAX_EMAIL_LENGTH: usize = 254;
 /// Maximum length of a device fingerprint, in characters.
 const MAX_FINGERPRINT_LENGTH: usize = 256;
 
-/// Returns the email trimmed and lower-cased, or a field error.
+/// Longest local part (before the `@`) SMTP allows (RFC 5321, 64 octets).
+const MAX_LOCAL_PART_LENGTH: usize = 64;
+
+/// Returns the email in the one form the server stores and looks up:
+/// trimmed, NFKC-normalized and lower-cased, so that look-alike spellings
+/// (full-width letters, decomposed accents, letter case) name one account.
+///
+/// The local part is a dot-atom: letters and digits of any script plus
+/// ASCII `!#$%&'*+-/=?^_`{|}~`, with no leading, trailing or double dot.
+/// Quoted local parts are not accepted. The domain must be ASCII host name
+/// labels; an internationalized domain is accepted in its `xn--` form.
+/// Control and invisible formatting characters (zero-width spaces,
+/// direction overrides) are rejected everywhere.
 pub fn email(raw: &str) -> Result<String, ApiError> {
-    let email = raw.trim().to_lowercase();
+    let email: String = raw.trim().nfkc().collect::<String>().to_lowercase();
     if email.len() > MAX_EMAIL_LENGTH {
         return Err(ApiError::invalid_field(
             "email",
             format!("must be at most {MAX_EMAIL_LENGTH} characters"),
         ));
     }
-    let valid = match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !email.chars().any(char::is_whitespace)
-        }
-        None => false,
-    };
-    if !valid {
+    if email
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || is_invisible_format(c))
+    {
+        return Err(ApiError::invalid_field(
+            "email",
+            "contains a space, control or invisible character; type the address again",
+        ));
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
         return Err(ApiError::invalid_field(
             "email",
             "must be an address such as name@example.org",
         ));
+    };
+    if let Err(message) = check_local_part(local) {
+        return Err(ApiError::invalid_field("email", message));
+    }
+    if let Err(message) = check_domain(domain) {
+        return Err(ApiError::invalid_field("email", message));
     }
     Ok(email)
+}
+
+/// Reports characters of Unicode category Cf that change how text looks or
+/// reads without being visible: soft hyphen, zero-width characters, word
+/// joiners, direction marks, overrides and isolates, and the byte-order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+    )
+}
+
+fn check_local_part(local: &str) -> Result<(), String> {
+    if local.is_empty() {
+        return Err("is missing the name before the @, as in name@example.org".to_owned());
+    }
+    if local.len() > MAX_LOCAL_PART_LENGTH {
+        return Err(format!(
+            "the part before the @ must be at most {MAX_LOCAL_PART_LENGTH} characters"
+        ));
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(
+            "the part before the @ cannot start or end with a dot or have two dots in a row"
+                .to_owned(),
+        );
+    }
+    let allowed = |c: char| c.is_alphanumeric() || c == '.' || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    if let Some(bad) = local.chars().find(|c| !allowed(*c)) {
+        return Err(format!(
+            "the part before the @ cannot contain {bad:?}; use letters, digits and . _ - +"
+        ));
+    }
+    Ok(())
+}
+
+fn check_domain(domain: &str) -> Result<(), String> {
+    if !domain.is_ascii() {
+        return Err(
+            "the domain after the @ must be ASCII; write an internationalized domain in its xn-- form"
+                .to_owned(),
+        );
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return Err("the domain after the @ needs a dot, as in example.org".to_owned());
+    }
+    for label in &labels {
+        let valid = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !valid {
+            return Err(format!(
+                "the domain after the @ has an invalid part {label:?}; use letters, digits and hyphens between dots"
+            ));
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err("the domain after the @ must be a name, not an IP address".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod email_tests {
+    use super::email;
+
+    #[test]
+    fn look_alike_spellings_normalize_to_one_address() {
+        let plain = email("alice@example.org").expect("plain");
+
+        assert_eq!(
+            email("\u{FF41}lice@example.org").expect("full-width a"),
+            plain
+        );
+        assert_eq!(email("Alice@EXAMPLE.org").expect("upper case"), plain);
+        assert_eq!(email("  alice@example.org ").expect("spaces around"), plain);
+        assert_eq!(
+            email("ren\u{0065}\u{0301}@example.org").expect("decomposed"),
+            email("ren\u{00E9}@example.org").expect("composed"),
+        );
+    }
+
+    #[test]
+    fn invisible_and_control_characters_are_rejected() {
+        for raw in [
+            "ali\u{200B}ce@example.org",
+            "alice\u{202E}@example.org",
+            "alice\u{0000}@example.org",
+            "al ice@example.org",
+            "alice@exa\u{2060}mple.org",
+        ] {
+            assert!(email(raw).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn malformed_addresses_are_rejected() {
+        for raw in [
+            "alice",
+            "@example.org",
+            "alice@",
+            "alice@example",
+            "alice@-example.org",
+            "alice@exa_mple.org",
+            "alice@example..org",
+            "alice@\"example\".org",
+            "alice@exa/mple.org",
+            ".alice@example.org",
+            "al..ice@example.org",
+            "\"alice\"@example.org",
+            "alice@10.0.0.1",
+            "alice@b\u{00FC}cher.example",
+        ] {
+            assert!(email(raw).is_err(), "{raw:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn ordinary_addresses_are_accepted() {
+        for raw in [
+            "a.b+tag@example.org",
+            "o'brien@example.co.uk",
+            "j\u{00F6}rg@xn--bcher-kva.example",
+            "x_y-z@sub.example-domain.org",
+        ] {
+            assert!(email(raw).is_ok(), "{raw:?} was rejected");
+        }
+    }
 }
 
 /// Checks a new password against the domain password policy, after NFKC
