@@ -267,3 +267,45 @@ fn enqueued_reading_keeps_its_fields() {
     let key = uuid::Uuid::parse_str(&item.idempotency_key).expect("UUID key");
     assert_eq!(key.get_version_num(), 7);
 }
+
+#[test]
+fn emptied_database_is_corruption_not_new_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("create");
+    store
+        .enqueue_readings(&[reading("meter-a", "100.5")], 0)
+        .expect("enqueue");
+    drop(store);
+    let database = dir.path().join("sharepay-client.db");
+    std::fs::write(&database, b"").expect("empty the database");
+
+    let error = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect_err("empty file");
+    assert!(matches!(error, ClientError::StoreCorrupted(_)), "{error:?}");
+    assert!(error.to_string().contains("is empty"), "{error}");
+}
+
+#[test]
+fn deleted_database_is_corruption_not_new_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    drop(EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("create"));
+    std::fs::remove_file(dir.path().join("sharepay-client.db")).expect("delete");
+
+    let error = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect_err("missing file");
+    assert!(matches!(error, ClientError::StoreCorrupted(_)), "{error:?}");
+    assert!(
+        !dir.path().join("sharepay-client.db").exists(),
+        "no new store was made"
+    );
+}
+
+#[test]
+fn interrupted_creation_opens_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    drop(EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("create"));
+    // As if the app died after writing the key but before the first migration.
+    std::fs::remove_file(dir.path().join("sharepay-client.db")).expect("delete");
+    std::fs::remove_file(dir.path().join("store.initialized")).expect("delete marker");
+
+    let store = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect("creation resumes");
+    assert!(store.outbox_items().expect("items").is_empty());
+}

@@ -37,6 +37,9 @@ use crate::key_wrapper::KeyWrapper;
 pub(crate) const DATABASE_FILE: &str = "sharepay-client.db";
 pub(crate) const WRAPPED_KEY_FILE: &str = "store-key.wrapped";
 const KEY_CHECK_FILE: &str = "store-key.check";
+/// Written once the first migration has run, so a later open can tell a
+/// store that lost its database file from one whose creation was cut off.
+const INITIALIZED_MARKER_FILE: &str = "store.initialized";
 const KEY_CHECK_MESSAGE: &[u8] = b"sharepay store key check v1";
 const INSTALL_SECRET: &str = "install_secret";
 
@@ -66,6 +69,7 @@ impl EncryptedStore {
         let (key, key_checked) = if wrapped_key_path.exists() {
             let key = unwrap_store_key(&wrapped_key_path, key_wrapper)?;
             let checked = verify_key_check(&check_path, &key)?;
+            check_database_present(dir, &path)?;
             (key, checked)
         } else if path.exists() {
             return Err(ClientError::Storage(format!(
@@ -86,6 +90,10 @@ impl EncryptedStore {
             write_atomically(&check_path, key_check(&key).as_ref())?;
         }
         migrations::migrate(&connection)?;
+        let marker = dir.join(INITIALIZED_MARKER_FILE);
+        if !marker.exists() {
+            write_atomically(&marker, b"1")?;
+        }
         let store = Self {
             connection: Mutex::new(connection),
             fields: FieldCipher::derive(&key)?,
@@ -230,6 +238,28 @@ fn verify_key_check(check_path: &Path, key: &[u8]) -> Result<bool, ClientError> 
     )
     .map_err(|_| ClientError::WrongKey)?;
     Ok(true)
+}
+
+/// Fails when the database file of an initialized store is missing or
+/// empty. Opening it anyway would create an empty store and silently drop
+/// every queued reading; the user must restore the file or wipe the store.
+fn check_database_present(dir: &Path, path: &Path) -> Result<(), ClientError> {
+    if !dir.join(INITIALIZED_MARKER_FILE).exists() {
+        return Ok(());
+    }
+    let size = fs::metadata(path).map(|m| m.len()).ok();
+    let wal = fs::metadata(dir.join(format!("{DATABASE_FILE}-wal")))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    match size {
+        Some(size) if size > 0 || wal > 0 => Ok(()),
+        _ => Err(ClientError::StoreCorrupted(format!(
+            "{} is {} although the store was set up before; restore it from a backup, \
+             or wipe the store to start again (queued readings in it are lost)",
+            path.display(),
+            if size.is_some() { "empty" } else { "missing" }
+        ))),
+    }
 }
 
 fn create_wrapped_key(
