@@ -33,6 +33,14 @@ const CA_KEY_FILE: &str = "ca-key.pem";
 const SERVER_CERT_FILE: &str = "server.pem";
 const SERVER_KEY_FILE: &str = "server-key.pem";
 const BACKUP_KEY_FILE: &str = "backup-key.pem";
+/// Lifetime of the generated local CA.
+const CA_VALIDITY_DAYS: i64 = 10 * 365;
+/// Lifetime of the generated server certificate: 397 days, the longest
+/// that browsers accept for a publicly trusted certificate.
+// TODO: reissue the server certificate on start when it nears expiry. Until
+// then it stops working after this many days, and the operator must move
+// the `tls` folder away to get a new CA, certificate and pins.
+const SERVER_CERTIFICATE_VALIDITY_DAYS: i64 = 397;
 
 /// The server's TLS identity as loaded from, or created in, the data directory.
 pub struct TlsMaterial {
@@ -118,6 +126,10 @@ fn create_tls_files(dir: &Path) -> Result<(), StartupError> {
     ca_params.distinguished_name = distinguished_name("SharePay local CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let now = time::OffsetDateTime::now_utc();
+    // An hour of slack covers clients whose clocks run a little behind.
+    ca_params.not_before = now - time::Duration::hours(1);
+    ca_params.not_after = now + time::Duration::days(CA_VALIDITY_DAYS);
     let ca_cert = ca_params.self_signed(&ca_key).map_err(tls_error)?;
     let issuer = Issuer::new(ca_params, &ca_key);
 
@@ -128,6 +140,8 @@ fn create_tls_files(dir: &Path) -> Result<(), StartupError> {
     server_params.distinguished_name = distinguished_name("SharePay server");
     server_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server_params.not_before = now - time::Duration::hours(1);
+    server_params.not_after = now + time::Duration::days(SERVER_CERTIFICATE_VALIDITY_DAYS);
     let server_cert = server_params
         .signed_by(&server_key, &issuer)
         .map_err(tls_error)?;
@@ -177,4 +191,28 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), StartupError> {
     file.write_all(contents.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| StartupError::io("write", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_certificates_have_bounded_validity() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TlsMaterial::load_or_create(dir.path()).expect("create TLS files");
+
+        for (file, days) in [
+            (SERVER_CERT_FILE, SERVER_CERTIFICATE_VALIDITY_DAYS),
+            (CA_CERT_FILE, CA_VALIDITY_DAYS),
+        ] {
+            let pem = std::fs::read(dir.path().join(file)).expect("read certificate");
+            let der = CertificateDer::from_pem_slice(&pem).expect("PEM");
+            let (_, certificate) = x509_parser::parse_x509_certificate(&der).expect("X.509");
+            let validity = certificate.validity();
+            let seconds = validity.not_after.timestamp() - validity.not_before.timestamp();
+            let expected = days * 86_400 + 3_600;
+            assert!((seconds - expected).abs() < 120, "{file}: {seconds} s");
+        }
+    }
 }
