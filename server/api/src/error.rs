@@ -52,6 +52,9 @@ pub enum ApiError {
     Conflict { detail: String },
     #[error("not found")]
     NotFound,
+    /// The caller may see the resource but not perform this action on it.
+    #[error("forbidden")]
+    Forbidden { detail: String },
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("request body too large")]
@@ -124,6 +127,7 @@ impl ApiError {
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -162,7 +166,8 @@ impl ApiError {
         match self {
             Self::InvalidInput { detail, .. }
             | Self::Unauthorized { detail }
-            | Self::Conflict { detail } => detail.clone(),
+            | Self::Conflict { detail }
+            | Self::Forbidden { detail } => detail.clone(),
             Self::NotFound => "no such resource".to_owned(),
             Self::MethodNotAllowed => {
                 "this path does not accept this method; see /v1/openapi.json".to_owned()

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod data;
 pub mod error;
 pub mod extract;
+pub mod households;
 pub mod http_config;
 pub mod keys;
 pub mod middleware;
@@ -307,6 +308,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
             post(routes::login).layer(body_limit(LOGIN_ROUTE)),
         )
         .route("/v1/me", get(routes::me))
+        .merge(households::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))

@@ -1,0 +1,535 @@
+//! Households on both storage backends: creation, invitations (single use,
+//! expiring), members and roles, meters and meter reader assignments, and
+//! authorization responses (404 outside the household, 403 inside it), over
+//! real HTTPS and through the `HouseholdStore` trait.
+
+mod support;
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use rustls_pki_types::pem::PemObject;
+use serde_json::{Value, json};
+use sharepay_domain::authz::Role;
+use sharepay_server::RunningServer;
+use sharepay_server::store::households::{AcceptOutcome, HouseholdRow, InvitationRow};
+use sharepay_server::store::{AuditQuery, UserRow};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use support::TestBackend;
+
+const PASSWORD: &str = "Amber-Lantern-Quiet-9147!";
+
+/// A signed-in user of a test server.
+struct Caller {
+    token: String,
+    user_id: String,
+}
+
+struct Api {
+    server: RunningServer,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn start(backend: &TestBackend) -> Self {
+        let server = backend.start_server().await;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in
+            rustls_pki_types::CertificateDer::pem_slice_iter(server.ca_certificate_pem.as_bytes())
+        {
+            roots.add(certificate.expect("CA PEM")).expect("add CA");
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("client");
+        Self { server, http }
+    }
+
+    async fn sign_up(&self, name: &str) -> Caller {
+        let email = format!("{name}-{}@example.org", Uuid::now_v7().simple());
+        let body = json!({"email": email, "password": PASSWORD});
+        let (status, _) = self
+            .send("POST", "/v1/auth/register", None, Some(&body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "register {name}");
+        let (status, tokens) = self.send("POST", "/v1/auth/login", None, Some(&body)).await;
+        assert_eq!(status, StatusCode::OK, "login {name}");
+        let token = tokens["access_token"].as_str().expect("token").to_owned();
+        let (_, me) = self.send("GET", "/v1/me", Some(&token), None).await;
+        Caller {
+            token,
+            user_id: me["user_id"].as_str().expect("user id").to_owned(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        caller: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let method: reqwest::Method = method.parse().expect("method");
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.server.url));
+        if let Some(token) = caller {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request reaches the server");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    async fn as_user(
+        &self,
+        caller: &Caller,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        self.send(method, path, Some(&caller.token), body).await
+    }
+
+    /// Invites with `role` as `inviter` and accepts as `invitee`.
+    async fn join(&self, inviter: &Caller, household: &str, invitee: &Caller, role: &str) {
+        let (status, invitation) = self
+            .as_user(
+                inviter,
+                "POST",
+                &format!("/v1/households/{household}/invitations"),
+                Some(&json!({"role": role})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invitation}");
+        let (status, member) = self
+            .as_user(
+                invitee,
+                "POST",
+                "/v1/invitations/accept",
+                Some(&json!({"code": invitation["code"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{member}");
+        assert_eq!(member["role"], role);
+    }
+}
+
+async fn household_flow(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let payer = api.sign_up("payer").await;
+    let participant = api.sign_up("participant").await;
+    let reader = api.sign_up("reader").await;
+    let outsider = api.sign_up("outsider").await;
+
+    // The creator becomes primary payer.
+    let (status, household) = api
+        .as_user(
+            &payer,
+            "POST",
+            "/v1/households",
+            Some(&json!({"name": "Flat 4B"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{household}");
+    assert_eq!(household["role"], "primary_payer");
+    let id = household["household_id"].as_str().expect("id").to_owned();
+
+    api.join(&payer, &id, &participant, "participant").await;
+    api.join(&payer, &id, &reader, "meter_reader").await;
+    let (_, members) = api
+        .as_user(
+            &participant,
+            "GET",
+            &format!("/v1/households/{id}/members"),
+            None,
+        )
+        .await;
+    assert_eq!(members["members"].as_array().expect("members").len(), 3);
+
+    // Meters: one shared, one for a dwelling unit; the reader gets one.
+    let meter_body = json!({"serial": "E-1001", "unit": "kWh", "register_digits": 5});
+    let (status, shared) = api
+        .as_user(
+            &payer,
+            "POST",
+            &format!("/v1/households/{id}/meters"),
+            Some(&meter_body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{shared}");
+    let (status, _) = api
+        .as_user(
+            &payer,
+            "POST",
+            &format!("/v1/households/{id}/meters"),
+            Some(&meter_body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "duplicate serial");
+    let unit_body =
+        json!({"serial": "W-7", "unit": "m3", "register_digits": 4, "dwelling_unit": "2"});
+    let (status, unit_meter) = api
+        .as_user(
+            &payer,
+            "POST",
+            &format!("/v1/households/{id}/meters"),
+            Some(&unit_body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(unit_meter["dwelling_unit"], "2");
+    let shared_id = shared["meter_id"].as_str().expect("meter id");
+    let assign = json!({"user_id": reader.user_id});
+    let (status, _) = api
+        .as_user(
+            &payer,
+            "POST",
+            &format!("/v1/meters/{shared_id}/readers"),
+            Some(&assign),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let not_reader = json!({"user_id": participant.user_id});
+    let (status, _) = api
+        .as_user(
+            &payer,
+            "POST",
+            &format!("/v1/meters/{shared_id}/readers"),
+            Some(&not_reader),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "only meter readers are assigned"
+    );
+
+    let (_, seen) = api
+        .as_user(&reader, "GET", &format!("/v1/households/{id}/meters"), None)
+        .await;
+    let seen = seen["meters"].as_array().expect("meters").clone();
+    assert_eq!(seen.len(), 1, "the reader sees only the assigned meter");
+    assert_eq!(seen[0]["meter_id"], shared_id);
+    let (_, all) = api
+        .as_user(
+            &participant,
+            "GET",
+            &format!("/v1/households/{id}/meters"),
+            None,
+        )
+        .await;
+    assert_eq!(all["meters"].as_array().expect("meters").len(), 2);
+
+    // Inside the household a forbidden action is 403; outside it is 404.
+    let invite = json!({"role": "participant"});
+    let invitations = format!("/v1/households/{id}/invitations");
+    let (status, _) = api
+        .as_user(&participant, "POST", &invitations, Some(&invite))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api
+        .as_user(&outsider, "POST", &invitations, Some(&invite))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .as_user(&outsider, "GET", &format!("/v1/households/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .as_user(
+            &outsider,
+            "GET",
+            &format!("/v1/households/{id}/meters"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .as_user(
+            &outsider,
+            "POST",
+            &format!("/v1/meters/{shared_id}/readers"),
+            Some(&assign),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The last primary payer stays; a role change and a removal work.
+    let payer_path = format!("/v1/households/{id}/members/{}", payer.user_id);
+    let (status, _) = api.as_user(&payer, "DELETE", &payer_path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let role_path = format!("/v1/households/{id}/members/{}/role", participant.user_id);
+    let (status, changed) = api
+        .as_user(
+            &payer,
+            "PUT",
+            &role_path,
+            Some(&json!({"role": "meter_reader"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(changed["role"], "meter_reader");
+    let reader_path = format!("/v1/households/{id}/members/{}", reader.user_id);
+    let (status, _) = api.as_user(&payer, "DELETE", &reader_path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api
+        .as_user(&reader, "GET", &format!("/v1/households/{id}"), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a removed member loses access"
+    );
+
+    // Every decision is in the audit trail with its reason.
+    let audit = backend
+        .data
+        .store
+        .list_audit(AuditQuery {
+            after_id: 0,
+            since: None,
+            limit: 10_000,
+        })
+        .await
+        .expect("audit rows");
+    let denied = audit
+        .iter()
+        .filter(|row| row.kind == "authorization" && row.outcome == "denied")
+        .count();
+    let allowed = audit
+        .iter()
+        .filter(|row| row.kind == "authorization" && row.outcome == "success")
+        .count();
+    assert!(denied >= 5, "{denied} denials audited");
+    assert!(allowed >= 10, "{allowed} grants audited");
+    assert!(
+        audit
+            .iter()
+            .filter(|row| row.kind == "authorization")
+            .all(|row| row.reason.is_some())
+    );
+    api.server.shutdown().await;
+}
+
+async fn invitation_codes_single_use(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let payer = api.sign_up("payer").await;
+    let first = api.sign_up("first").await;
+    let second = api.sign_up("second").await;
+    let (_, household) = api
+        .as_user(
+            &payer,
+            "POST",
+            "/v1/households",
+            Some(&json!({"name": "Home"})),
+        )
+        .await;
+    let id = household["household_id"].as_str().expect("id");
+    let (_, invitation) = api
+        .as_user(
+            &payer,
+            "POST",
+            &format!("/v1/households/{id}/invitations"),
+            Some(&json!({"role": "participant", "expires_in_hours": 1})),
+        )
+        .await;
+    let accept = json!({"code": invitation["code"]});
+
+    let (status, _) = api
+        .as_user(&first, "POST", "/v1/invitations/accept", Some(&accept))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .as_user(&second, "POST", "/v1/invitations/accept", Some(&accept))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a used code is refused");
+    let (status, _) = api
+        .as_user(
+            &second,
+            "POST",
+            "/v1/invitations/accept",
+            Some(&json!({"code": "guess"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .as_user(
+            &payer,
+            "POST",
+            &format!("/v1/households/{id}/invitations"),
+            Some(&json!({"role": "system_administrator"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "no global role by invitation"
+    );
+    api.server.shutdown().await;
+}
+
+async fn store_user(backend: &TestBackend, byte: u8) -> Uuid {
+    let user = UserRow {
+        id: Uuid::now_v7(),
+        email_ciphertext: format!("ciphertext-{byte}"),
+        email_blind_index: [byte; 32],
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        created_at: seconds(OffsetDateTime::now_utc()),
+    };
+    backend
+        .data
+        .store
+        .insert_user(user.clone())
+        .await
+        .expect("user");
+    user.id
+}
+
+fn seconds(time: OffsetDateTime) -> OffsetDateTime {
+    time.replace_nanosecond(0).expect("zero nanoseconds")
+}
+
+async fn concurrent_accepts_join_once(backend: TestBackend) {
+    let store = Arc::clone(&backend.data.store);
+    let payer = store_user(&backend, 1).await;
+    let household = HouseholdRow {
+        id: Uuid::now_v7(),
+        name: "Home".to_owned(),
+        created_by: payer,
+        created_at: seconds(OffsetDateTime::now_utc()),
+    };
+    let creator = store
+        .create_household(household.clone())
+        .await
+        .expect("household");
+    assert_eq!(creator.role, Role::PrimaryPayer);
+    let code_hash = [7u8; 32];
+    let now = seconds(OffsetDateTime::now_utc());
+    store
+        .insert_invitation(InvitationRow {
+            id: Uuid::now_v7(),
+            household_id: household.id,
+            role: Role::Participant,
+            code_hash,
+            created_by: payer,
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+        })
+        .await
+        .expect("invitation");
+
+    let mut users = Vec::new();
+    for byte in 10..18 {
+        users.push(store_user(&backend, byte).await);
+    }
+    let mut tasks = Vec::new();
+    for user in users {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store
+                .accept_invitation(code_hash, user, now)
+                .await
+                .expect("accept")
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            AcceptOutcome::Accepted(_) => accepted += 1,
+            AcceptOutcome::AlreadyUsed => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+
+    assert_eq!(accepted, 1, "exactly one concurrent acceptance wins");
+    let members = store.list_members(household.id).await.expect("members");
+    assert_eq!(members.len(), 2);
+}
+
+async fn expired_invitation_is_refused(backend: TestBackend) {
+    let store = Arc::clone(&backend.data.store);
+    let payer = store_user(&backend, 1).await;
+    let joiner = store_user(&backend, 2).await;
+    let created_at = seconds(OffsetDateTime::now_utc()) - Duration::hours(2);
+    let household = HouseholdRow {
+        id: Uuid::now_v7(),
+        name: "Home".to_owned(),
+        created_by: payer,
+        created_at,
+    };
+    store
+        .create_household(household.clone())
+        .await
+        .expect("household");
+    store
+        .insert_invitation(InvitationRow {
+            id: Uuid::now_v7(),
+            household_id: household.id,
+            role: Role::MeterReader,
+            code_hash: [9u8; 32],
+            created_by: payer,
+            created_at,
+            expires_at: created_at + Duration::hours(1),
+        })
+        .await
+        .expect("invitation");
+
+    let outcome = store
+        .accept_invitation([9u8; 32], joiner, seconds(OffsetDateTime::now_utc()))
+        .await
+        .expect("accept");
+
+    assert_eq!(outcome, AcceptOutcome::Expired);
+    assert!(
+        store
+            .memberships_of(joiner)
+            .await
+            .expect("memberships")
+            .is_empty()
+    );
+}
+
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {
+        mod sqlcipher {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    super::$check(crate::support::TestBackend::sqlcipher().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    super::$check(crate::support::TestBackend::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    household_flow,
+    invitation_codes_single_use,
+    concurrent_accepts_join_once,
+    expired_invitation_is_refused,
+);
