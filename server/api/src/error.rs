@@ -52,6 +52,9 @@ pub enum ApiError {
     Conflict { detail: String },
     #[error("not found")]
     NotFound,
+    /// The `Idempotency-Key` was used before with a different request.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
     /// The caller may see the resource but not perform this action on it.
     #[error("forbidden")]
     Forbidden { detail: String },
@@ -128,6 +131,11 @@ impl ApiError {
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+            ),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -169,6 +177,9 @@ impl ApiError {
             | Self::Conflict { detail }
             | Self::Forbidden { detail } => detail.clone(),
             Self::NotFound => "no such resource".to_owned(),
+            Self::IdempotencyKeyReused => "this Idempotency-Key was used with a different \
+                request; send a new key for a new request"
+                .to_owned(),
             Self::MethodNotAllowed => {
                 "this path does not accept this method; see /v1/openapi.json".to_owned()
             }

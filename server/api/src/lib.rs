@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod households;
 pub mod http_config;
+pub mod idempotency;
 pub mod keys;
 pub mod middleware;
 pub mod observability;

@@ -3,133 +3,22 @@
 //! authorization responses (404 outside the household, 403 inside it), over
 //! real HTTPS and through the `HouseholdStore` trait.
 
+#[macro_use]
+mod money_support;
 mod support;
 
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use rustls_pki_types::pem::PemObject;
-use serde_json::{Value, json};
+use serde_json::json;
 use sharepay_domain::authz::Role;
-use sharepay_server::RunningServer;
 use sharepay_server::store::households::{AcceptOutcome, HouseholdRow, InvitationRow};
 use sharepay_server::store::{AuditQuery, UserRow};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use money_support::Api;
 use support::TestBackend;
-
-const PASSWORD: &str = "Amber-Lantern-Quiet-9147!";
-
-/// A signed-in user of a test server.
-struct Caller {
-    token: String,
-    user_id: String,
-}
-
-struct Api {
-    server: RunningServer,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn start(backend: &TestBackend) -> Self {
-        let server = backend.start_server().await;
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut roots = rustls::RootCertStore::empty();
-        for certificate in
-            rustls_pki_types::CertificateDer::pem_slice_iter(server.ca_certificate_pem.as_bytes())
-        {
-            roots.add(certificate.expect("CA PEM")).expect("add CA");
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-            .expect("client");
-        Self { server, http }
-    }
-
-    async fn sign_up(&self, name: &str) -> Caller {
-        let email = format!("{name}-{}@example.org", Uuid::now_v7().simple());
-        let body = json!({"email": email, "password": PASSWORD});
-        let (status, _) = self
-            .send("POST", "/v1/auth/register", None, Some(&body))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "register {name}");
-        let (status, tokens) = self.send("POST", "/v1/auth/login", None, Some(&body)).await;
-        assert_eq!(status, StatusCode::OK, "login {name}");
-        let token = tokens["access_token"].as_str().expect("token").to_owned();
-        let (_, me) = self.send("GET", "/v1/me", Some(&token), None).await;
-        Caller {
-            token,
-            user_id: me["user_id"].as_str().expect("user id").to_owned(),
-        }
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        caller: Option<&str>,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
-        let method: reqwest::Method = method.parse().expect("method");
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.server.url));
-        if let Some(token) = caller {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.expect("request reaches the server");
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        (status, value)
-    }
-
-    async fn as_user(
-        &self,
-        caller: &Caller,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
-        self.send(method, path, Some(&caller.token), body).await
-    }
-
-    /// Invites with `role` as `inviter` and accepts as `invitee`.
-    async fn join(&self, inviter: &Caller, household: &str, invitee: &Caller, role: &str) {
-        let (status, invitation) = self
-            .as_user(
-                inviter,
-                "POST",
-                &format!("/v1/households/{household}/invitations"),
-                Some(&json!({"role": role})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{invitation}");
-        let (status, member) = self
-            .as_user(
-                invitee,
-                "POST",
-                "/v1/invitations/accept",
-                Some(&json!({"code": invitation["code"]})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{member}");
-        assert_eq!(member["role"], role);
-    }
-}
 
 async fn household_flow(backend: TestBackend) {
     let api = Api::start(&backend).await;
@@ -164,7 +53,7 @@ async fn household_flow(backend: TestBackend) {
     assert_eq!(members["members"].as_array().expect("members").len(), 3);
 
     // Meters: one shared, one for a dwelling unit; the reader gets one.
-    let meter_body = json!({"serial": "E-1001", "unit": "kWh", "register_digits": 5});
+    let meter_body = json!({"serial": "E-1001", "unit": "kilowatt_hour", "register_digits": 5});
     let (status, shared) = api
         .as_user(
             &payer,
@@ -184,7 +73,7 @@ async fn household_flow(backend: TestBackend) {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "duplicate serial");
     let unit_body =
-        json!({"serial": "W-7", "unit": "m3", "register_digits": 4, "dwelling_unit": "2"});
+        json!({"serial": "W-7", "unit": "cubic_metre", "register_digits": 4, "dwelling_unit": "2"});
     let (status, unit_meter) = api
         .as_user(
             &payer,
@@ -504,27 +393,6 @@ async fn expired_invitation_is_refused(backend: TestBackend) {
             .expect("memberships")
             .is_empty()
     );
-}
-
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlcipher {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    super::$check(crate::support::TestBackend::sqlcipher().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $check() {
-                    super::$check(crate::support::TestBackend::postgres().await).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

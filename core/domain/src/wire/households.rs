@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::authz::Role;
+use crate::meter::MeterUnit;
 
 /// Body of `POST /v1/households`. The caller becomes its primary payer.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -123,9 +124,10 @@ pub struct ChangeRoleRequest {
 pub struct CreateMeterRequest {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub serial: String,
-    /// Unit of the register, such as `kWh`, `m3` or `MWh`.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 16))]
-    pub unit: String,
+    /// Unit of the register: `kilowatt_hour`, `cubic_metre`, `litre`,
+    /// `cubic_foot` or `megajoule`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "kilowatt_hour"))]
+    pub unit: MeterUnit,
     /// Digits before the decimal point, 1 to 12; the register rolls over
     /// after `10^register_digits - 1`.
     pub register_digits: u8,
@@ -142,7 +144,8 @@ pub struct MeterResponse {
     pub meter_id: String,
     pub household_id: String,
     pub serial: String,
-    pub unit: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "kilowatt_hour"))]
+    pub unit: MeterUnit,
     pub register_digits: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dwelling_unit: Option<String>,

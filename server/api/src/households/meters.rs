@@ -22,7 +22,6 @@ use crate::store::StoreError;
 use crate::store::households::MeterRow;
 
 const MAX_SERIAL_CHARS: usize = 64;
-const MAX_UNIT_CHARS: usize = 16;
 const MAX_DWELLING_UNIT_CHARS: usize = 64;
 const MAX_REGISTER_DIGITS: u8 = 12;
 
@@ -53,7 +52,6 @@ pub async fn create_meter(
     access.require(&state, Action::Write, &resource).await?;
 
     let serial = validate_text("serial", &request.serial, MAX_SERIAL_CHARS)?;
-    let unit = validate_text("unit", &request.unit, MAX_UNIT_CHARS)?;
     if !(1..=MAX_REGISTER_DIGITS).contains(&request.register_digits) {
         return Err(ApiError::invalid_field(
             "register_digits",
@@ -73,7 +71,7 @@ pub async fn create_meter(
         id: Uuid::now_v7(),
         household_id,
         serial,
-        unit,
+        unit: request.unit,
         register_digits: request.register_digits,
         dwelling_unit,
         created_at: now(),
@@ -189,7 +187,7 @@ fn meter_response(meter: &MeterRow) -> Result<MeterResponse, ApiError> {
         meter_id: meter.id.to_string(),
         household_id: meter.household_id.to_string(),
         serial: meter.serial.clone(),
-        unit: meter.unit.clone(),
+        unit: meter.unit,
         register_digits: meter.register_digits,
         dwelling_unit: meter.dwelling_unit.clone(),
         created_at: rfc3339(meter.created_at)?,

@@ -9,6 +9,7 @@
 pub mod access;
 mod members;
 mod meters;
+mod readings;
 
 use axum::Json;
 use axum::Router;
@@ -65,6 +66,10 @@ pub fn routes() -> Router<AppState> {
             post(meters::create_meter).get(meters::list_meters),
         )
         .route("/v1/meters/{meter_id}/readers", post(meters::assign_reader))
+        .route(
+            "/v1/meters/{meter_id}/readings",
+            post(readings::submit_reading),
+        )
 }
 
 #[utoipa::path(
@@ -247,5 +252,6 @@ pub(crate) fn validate_text(
     meters::create_meter,
     meters::list_meters,
     meters::assign_reader,
+    readings::submit_reading,
 ))]
 pub struct HouseholdsApi;

@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 use sharepay_domain::authz::Role;
+use sharepay_domain::meter::MeterUnit;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -73,8 +74,7 @@ pub struct MeterRow {
     pub id: Uuid,
     pub household_id: Uuid,
     pub serial: String,
-    /// Unit of the register, such as `kWh` or `m3`.
-    pub unit: String,
+    pub unit: MeterUnit,
     /// Digits before the decimal point; the register rolls over after
     /// `10^register_digits - 1`.
     pub register_digits: u8,
@@ -167,4 +167,28 @@ pub(crate) fn digits_from_db(meter_id: Uuid, value: i64) -> Result<u8, StoreErro
         field: "register_digits",
         detail: format!("{value} is out of range"),
     })
+}
+
+/// Returns the stored name of a meter unit, its symbol.
+pub(crate) fn unit_to_db(unit: MeterUnit) -> &'static str {
+    unit.symbol()
+}
+
+/// Parses a stored meter unit symbol.
+pub(crate) fn unit_from_db(meter_id: Uuid, symbol: &str) -> Result<MeterUnit, StoreError> {
+    const UNITS: [MeterUnit; 5] = [
+        MeterUnit::KilowattHour,
+        MeterUnit::CubicMetre,
+        MeterUnit::Litre,
+        MeterUnit::CubicFoot,
+        MeterUnit::Megajoule,
+    ];
+    UNITS
+        .into_iter()
+        .find(|unit| unit.symbol() == symbol)
+        .ok_or_else(|| StoreError::InvalidRow {
+            row: format!("meter {meter_id}"),
+            field: "unit",
+            detail: format!("{symbol:?} is not a known unit"),
+        })
 }

@@ -12,6 +12,7 @@
 
 pub mod households;
 pub mod postgres;
+pub mod readings;
 pub mod sqlcipher;
 pub mod users;
 
@@ -129,7 +130,7 @@ pub enum StoreError {
 
 /// Everything the API server persists.
 #[async_trait]
-pub trait Store: households::HouseholdStore + Send + Sync {
+pub trait Store: households::HouseholdStore + readings::ReadingStore + Send + Sync {
     /// Names the backend in logs and messages: `sqlcipher` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -11,7 +11,7 @@ use super::{PostgresStore, pg_error, unique_constraint, whole_seconds};
 use crate::store::StoreError;
 use crate::store::households::{
     AcceptOutcome, HouseholdRow, HouseholdStore, InvitationRow, MemberRow, MeterAssignmentRow,
-    MeterRow, digits_from_db, role_from_db,
+    MeterRow, digits_from_db, role_from_db, unit_from_db, unit_to_db,
 };
 
 const MEMBER_COLUMNS: &str = "household_id, user_id, role, joined_at";
@@ -32,11 +32,12 @@ fn member_from_row(row: &Row) -> Result<MemberRow, StoreError> {
 fn meter_from_row(row: &Row) -> Result<MeterRow, StoreError> {
     let id: Uuid = row.try_get(0).map_err(pg_error)?;
     let digits: i32 = row.try_get(4).map_err(pg_error)?;
+    let unit: String = row.try_get(3).map_err(pg_error)?;
     Ok(MeterRow {
         id,
         household_id: row.try_get(1).map_err(pg_error)?,
         serial: row.try_get(2).map_err(pg_error)?,
-        unit: row.try_get(3).map_err(pg_error)?,
+        unit: unit_from_db(id, &unit)?,
         register_digits: digits_from_db(id, i64::from(digits))?,
         dwelling_unit: row.try_get(5).map_err(pg_error)?,
         created_at: row.try_get(6).map_err(pg_error)?,
@@ -282,7 +283,7 @@ impl HouseholdStore for PostgresStore {
                     &meter.id,
                     &meter.household_id,
                     &meter.serial,
-                    &meter.unit,
+                    &unit_to_db(meter.unit),
                     &i32::from(meter.register_digits),
                     &meter.dwelling_unit,
                     &whole_seconds(meter.created_at),

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sharepay_domain::authz::Role;
+use sharepay_domain::meter::MeterUnit;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -10,7 +11,7 @@ use super::{SqlCipherStore, db_error, from_unix_seconds, is_unique_violation, uu
 use crate::store::StoreError;
 use crate::store::households::{
     AcceptOutcome, HouseholdRow, HouseholdStore, InvitationRow, MemberRow, MeterAssignmentRow,
-    MeterRow, digits_from_db, role_from_db,
+    MeterRow, digits_from_db, role_from_db, unit_from_db, unit_to_db,
 };
 
 const MEMBER_COLUMNS: &str = "household_id, user_id, role, joined_at";
@@ -35,22 +36,28 @@ fn finish_member((mut member, role): (MemberRow, String)) -> Result<MemberRow, S
     Ok(member)
 }
 
-fn raw_meter(row: &rusqlite::Row<'_>) -> rusqlite::Result<(MeterRow, i64)> {
+/// Reads a meter row with its unit and register size still raw, checked
+/// afterwards.
+fn raw_meter(row: &rusqlite::Row<'_>) -> rusqlite::Result<(MeterRow, String, i64)> {
     Ok((
         MeterRow {
             id: uuid_from_row(0, row.get(0)?)?,
             household_id: uuid_from_row(1, row.get(1)?)?,
             serial: row.get(2)?,
-            unit: row.get(3)?,
+            unit: MeterUnit::KilowattHour,
             register_digits: 0,
             dwelling_unit: row.get(5)?,
             created_at: from_unix_seconds(6, row.get(6)?)?,
         },
+        row.get(3)?,
         row.get(4)?,
     ))
 }
 
-fn finish_meter((mut meter, digits): (MeterRow, i64)) -> Result<MeterRow, StoreError> {
+fn finish_meter(
+    (mut meter, unit, digits): (MeterRow, String, i64),
+) -> Result<MeterRow, StoreError> {
+    meter.unit = unit_from_db(meter.id, &unit)?;
     meter.register_digits = digits_from_db(meter.id, digits)?;
     Ok(meter)
 }
@@ -328,7 +335,7 @@ impl HouseholdStore for SqlCipherStore {
                     meter.id.as_bytes().as_slice(),
                     meter.household_id.as_bytes().as_slice(),
                     meter.serial,
-                    meter.unit,
+                    unit_to_db(meter.unit),
                     i64::from(meter.register_digits),
                     meter.dwelling_unit,
                     meter.created_at.unix_timestamp()
