@@ -6,6 +6,7 @@
 
 pub mod households;
 pub mod money;
+pub mod reading_review;
 pub mod readings;
 pub mod security;
 pub mod split;

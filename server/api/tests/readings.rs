@@ -201,6 +201,73 @@ async fn concurrent_duplicates_store_once(backend: TestBackend) {
     s.api.server.shutdown().await;
 }
 
+async fn payer_corrects_flagged_reading(backend: TestBackend) {
+    let s = setup(&backend).await;
+    let ((_, _), _) = s
+        .submit(&s.reader, &reading("99990", "2026-11-01T08:00:00Z"), "c-1")
+        .await;
+    let ((_, flagged), _) = s
+        .submit(&s.reader, &reading("00012", "2026-11-08T08:00:00Z"), "c-2")
+        .await;
+    assert_eq!(flagged["status"], "flagged");
+    let path = format!(
+        "/v1/readings/{}/corrections",
+        flagged["reading_id"].as_str().expect("id")
+    );
+    let accept = json!({"status": "accepted", "reason": "register rolled over, checked photo"});
+
+    let (status, _) = s.api.as_user(&s.reader, "POST", &path, Some(&accept)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "readers do not review");
+    let (status, _) = s
+        .api
+        .as_user(&s.outsider, "POST", &path, Some(&accept))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let no_reason = json!({"status": "accepted", "reason": "  "});
+    let (status, _) = s
+        .api
+        .as_user(&s.payer, "POST", &path, Some(&no_reason))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a reason is required");
+
+    let (status, accepted) = s.api.as_user(&s.payer, "POST", &path, Some(&accept)).await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(accepted["status"], "accepted");
+    let fix = json!({"status": "accepted", "value": "13", "reason": "misread last digit"});
+    let (status, fixed) = s.api.as_user(&s.payer, "POST", &path, Some(&fix)).await;
+    assert_eq!(status, StatusCode::OK, "{fixed}");
+    assert_eq!(fixed["value"], "13");
+    let history = fixed["history"].as_array().expect("history");
+    assert_eq!(history.len(), 2, "both corrections are kept");
+    assert_eq!(history[0]["previous_status"], "flagged");
+    assert_eq!(history[1]["previous_value"], "12");
+    assert_eq!(history[1]["reason"], "misread last digit");
+
+    let reject = json!({"status": "rejected", "reason": "duplicate visit"});
+    let (status, _) = s.api.as_user(&s.payer, "POST", &path, Some(&reject)).await;
+    assert_eq!(status, StatusCode::OK);
+    let meter_id: Uuid = s.meter_id.parse().expect("uuid");
+    let stored = backend
+        .data
+        .store
+        .list_readings(meter_id)
+        .await
+        .expect("readings");
+    assert_eq!(stored.len(), 2, "a rejected reading is kept, not deleted");
+    let latest = backend
+        .data
+        .store
+        .latest_reading(meter_id)
+        .await
+        .expect("latest");
+    assert_eq!(
+        latest.expect("baseline").value_milli,
+        99_990_000,
+        "rejected ones are skipped"
+    );
+    s.api.server.shutdown().await;
+}
+
 /// Runs the futures concurrently on the test's runtime.
 async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
@@ -225,4 +292,8 @@ async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
     outputs.into_iter().flatten().collect()
 }
 
-on_both_backends!(readings_decided_by_rules, concurrent_duplicates_store_once);
+on_both_backends!(
+    readings_decided_by_rules,
+    concurrent_duplicates_store_once,
+    payer_corrects_flagged_reading,
+);

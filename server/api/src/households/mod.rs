@@ -7,6 +7,7 @@
 //! No handler hard-deletes a row.
 
 pub mod access;
+mod corrections;
 mod members;
 mod meters;
 mod readings;
@@ -69,6 +70,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v1/meters/{meter_id}/readings",
             post(readings::submit_reading),
+        )
+        .route(
+            "/v1/readings/{reading_id}/corrections",
+            post(corrections::correct_reading),
         )
 }
 
@@ -253,5 +258,6 @@ pub(crate) fn validate_text(
     meters::list_meters,
     meters::assign_reader,
     readings::submit_reading,
+    corrections::correct_reading,
 ))]
 pub struct HouseholdsApi;

@@ -43,6 +43,21 @@ pub struct ReadingRow {
     pub submitted_at: OffsetDateTime,
 }
 
+/// One review or correction of a reading by a primary payer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CorrectionRow {
+    pub id: Uuid,
+    pub reading_id: Uuid,
+    pub previous_value_milli: u64,
+    pub value_milli: u64,
+    pub previous_status: String,
+    /// `accepted` or `rejected`.
+    pub status: String,
+    pub reason: String,
+    pub corrected_by: Uuid,
+    pub corrected_at: OffsetDateTime,
+}
+
 /// The response stored under an idempotency key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -92,7 +107,16 @@ pub trait ReadingStore: Send + Sync {
         key: &KeyRef,
         response: StoredResponse,
     ) -> Result<(), StoreError>;
-    /// Returns the reading of `meter_id` that is latest by `taken_at`, if any.
+    async fn find_reading(&self, id: Uuid) -> Result<Option<ReadingRow>, StoreError>;
+    /// Applies a correction to its reading and keeps it as history, in one
+    /// transaction. Returns `false`, changing nothing, when the reading's
+    /// status or value is no longer the correction's previous one (another
+    /// correction came first).
+    async fn correct_reading(&self, correction: CorrectionRow) -> Result<bool, StoreError>;
+    /// Lists the corrections of a reading, oldest first.
+    async fn list_corrections(&self, reading_id: Uuid) -> Result<Vec<CorrectionRow>, StoreError>;
+    /// Returns the reading of `meter_id` that is latest by `taken_at`, if
+    /// any, ignoring rejected ones.
     async fn latest_reading(&self, meter_id: Uuid) -> Result<Option<ReadingRow>, StoreError>;
     async fn list_readings(&self, meter_id: Uuid) -> Result<Vec<ReadingRow>, StoreError>;
 }

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::{PostgresStore, pg_error, whole_seconds};
 use crate::store::StoreError;
 use crate::store::readings::{
-    KeyClaim, KeyRef, PENDING_KEY_TIMEOUT_SECONDS, ReadingRow, ReadingStore, StoredResponse,
-    existing_claim, kind_from_db, kind_to_db,
+    CorrectionRow, KeyClaim, KeyRef, PENDING_KEY_TIMEOUT_SECONDS, ReadingRow, ReadingStore,
+    StoredResponse, existing_claim, kind_from_db, kind_to_db,
 };
 
 const READING_COLUMNS: &str = "id, meter_id, household_id, serial, value_milli, taken_at, kind, \
@@ -187,7 +187,8 @@ impl ReadingStore for PostgresStore {
         let row = client
             .query_opt(
                 &format!(
-                    "SELECT {READING_COLUMNS} FROM meter_readings WHERE meter_id = $1 \
+                    "SELECT {READING_COLUMNS} FROM meter_readings \
+                     WHERE meter_id = $1 AND status <> 'rejected' \
                      ORDER BY taken_at DESC, id DESC LIMIT 1"
                 ),
                 &[&meter_id],
@@ -195,6 +196,93 @@ impl ReadingStore for PostgresStore {
             .await
             .map_err(pg_error)?;
         row.as_ref().map(reading_from_row).transpose()
+    }
+
+    async fn find_reading(&self, id: Uuid) -> Result<Option<ReadingRow>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {READING_COLUMNS} FROM meter_readings WHERE id = $1"),
+                &[&id],
+            )
+            .await
+            .map_err(pg_error)?;
+        row.as_ref().map(reading_from_row).transpose()
+    }
+
+    async fn correct_reading(&self, correction: CorrectionRow) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(pg_error)?;
+        let previous_value = to_i64("value_milli", correction.previous_value_milli)?;
+        let value = to_i64("value_milli", correction.value_milli)?;
+        let updated = transaction
+            .execute(
+                "UPDATE meter_readings SET value_milli = $2, status = $3 \
+                 WHERE id = $1 AND value_milli = $4 AND status = $5",
+                &[
+                    &correction.reading_id,
+                    &value,
+                    &correction.status,
+                    &previous_value,
+                    &correction.previous_status,
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        if updated != 1 {
+            return Ok(false);
+        }
+        transaction
+            .execute(
+                "INSERT INTO reading_corrections (id, reading_id, previous_value_milli, \
+                 value_milli, previous_status, status, reason, corrected_by, corrected_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &correction.id,
+                    &correction.reading_id,
+                    &previous_value,
+                    &value,
+                    &correction.previous_status,
+                    &correction.status,
+                    &correction.reason,
+                    &correction.corrected_by,
+                    &whole_seconds(correction.corrected_at),
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(true)
+    }
+
+    async fn list_corrections(&self, reading_id: Uuid) -> Result<Vec<CorrectionRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, reading_id, previous_value_milli, value_milli, previous_status, \
+                 status, reason, corrected_by, corrected_at FROM reading_corrections \
+                 WHERE reading_id = $1 ORDER BY corrected_at, id",
+                &[&reading_id],
+            )
+            .await
+            .map_err(pg_error)?;
+        rows.iter()
+            .map(|row| {
+                let previous: i64 = row.try_get(2).map_err(pg_error)?;
+                let value: i64 = row.try_get(3).map_err(pg_error)?;
+                Ok(CorrectionRow {
+                    id: row.try_get(0).map_err(pg_error)?,
+                    reading_id: row.try_get(1).map_err(pg_error)?,
+                    previous_value_milli: previous.unsigned_abs(),
+                    value_milli: value.unsigned_abs(),
+                    previous_status: row.try_get(4).map_err(pg_error)?,
+                    status: row.try_get(5).map_err(pg_error)?,
+                    reason: row.try_get(6).map_err(pg_error)?,
+                    corrected_by: row.try_get(7).map_err(pg_error)?,
+                    corrected_at: row.try_get(8).map_err(pg_error)?,
+                })
+            })
+            .collect()
     }
 
     async fn list_readings(&self, meter_id: Uuid) -> Result<Vec<ReadingRow>, StoreError> {

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::{SqlCipherStore, db_error, from_unix_seconds, uuid_from_row};
 use crate::store::StoreError;
 use crate::store::readings::{
-    KeyClaim, KeyRef, PENDING_KEY_TIMEOUT_SECONDS, ReadingRow, ReadingStore, StoredResponse,
-    existing_claim, kind_from_db, kind_to_db,
+    CorrectionRow, KeyClaim, KeyRef, PENDING_KEY_TIMEOUT_SECONDS, ReadingRow, ReadingStore,
+    StoredResponse, existing_claim, kind_from_db, kind_to_db,
 };
 
 const READING_COLUMNS: &str = "id, meter_id, household_id, serial, value_milli, taken_at, kind, \
@@ -200,7 +200,8 @@ impl ReadingStore for SqlCipherStore {
             connection
                 .query_row(
                     &format!(
-                        "SELECT {READING_COLUMNS} FROM meter_readings WHERE meter_id = ?1 \
+                        "SELECT {READING_COLUMNS} FROM meter_readings \
+                         WHERE meter_id = ?1 AND status <> 'rejected' \
                          ORDER BY taken_at DESC, id DESC LIMIT 1"
                     ),
                     params![meter_id.as_bytes().as_slice()],
@@ -210,6 +211,100 @@ impl ReadingStore for SqlCipherStore {
                 .map_err(db_error)?
                 .map(finish_reading)
                 .transpose()
+        })
+        .await
+    }
+
+    async fn find_reading(&self, id: Uuid) -> Result<Option<ReadingRow>, StoreError> {
+        self.with_connection(move |connection| {
+            connection
+                .query_row(
+                    &format!("SELECT {READING_COLUMNS} FROM meter_readings WHERE id = ?1"),
+                    params![id.as_bytes().as_slice()],
+                    raw_reading,
+                )
+                .optional()
+                .map_err(db_error)?
+                .map(finish_reading)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn correct_reading(&self, correction: CorrectionRow) -> Result<bool, StoreError> {
+        self.with_connection(move |connection| {
+            let transaction = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            let reading = correction.reading_id.as_bytes().as_slice();
+            let updated = transaction
+                .execute(
+                    "UPDATE meter_readings SET value_milli = ?2, status = ?3 \
+                     WHERE id = ?1 AND value_milli = ?4 AND status = ?5",
+                    params![
+                        reading,
+                        to_i64("value_milli", correction.value_milli)?,
+                        correction.status,
+                        to_i64("value_milli", correction.previous_value_milli)?,
+                        correction.previous_status
+                    ],
+                )
+                .map_err(db_error)?;
+            if updated != 1 {
+                return Ok(false);
+            }
+            transaction
+                .execute(
+                    "INSERT INTO reading_corrections (id, reading_id, previous_value_milli, \
+                     value_milli, previous_status, status, reason, corrected_by, corrected_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        correction.id.as_bytes().as_slice(),
+                        reading,
+                        to_i64("value_milli", correction.previous_value_milli)?,
+                        to_i64("value_milli", correction.value_milli)?,
+                        correction.previous_status,
+                        correction.status,
+                        correction.reason,
+                        correction.corrected_by.as_bytes().as_slice(),
+                        correction.corrected_at.unix_timestamp()
+                    ],
+                )
+                .map_err(db_error)?;
+            transaction.commit().map_err(db_error)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn list_corrections(&self, reading_id: Uuid) -> Result<Vec<CorrectionRow>, StoreError> {
+        self.with_connection(move |connection| {
+            let mut statement = connection
+                .prepare(
+                    "SELECT id, reading_id, previous_value_milli, value_milli, previous_status, \
+                     status, reason, corrected_by, corrected_at FROM reading_corrections \
+                     WHERE reading_id = ?1 ORDER BY corrected_at, id",
+                )
+                .map_err(db_error)?;
+            statement
+                .query_map(params![reading_id.as_bytes().as_slice()], |row| {
+                    let previous: i64 = row.get(2)?;
+                    let value: i64 = row.get(3)?;
+                    Ok(CorrectionRow {
+                        id: uuid_from_row(0, row.get(0)?)?,
+                        reading_id: uuid_from_row(1, row.get(1)?)?,
+                        previous_value_milli: previous.unsigned_abs(),
+                        value_milli: value.unsigned_abs(),
+                        previous_status: row.get(4)?,
+                        status: row.get(5)?,
+                        reason: row.get(6)?,
+                        corrected_by: uuid_from_row(7, row.get(7)?)?,
+                        corrected_at: from_unix_seconds(8, row.get(8)?)?,
+                    })
+                })
+                .map_err(db_error)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_error)
         })
         .await
     }

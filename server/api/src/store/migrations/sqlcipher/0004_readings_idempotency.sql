@@ -8,7 +8,7 @@ CREATE TABLE meter_readings (
     value_milli INTEGER NOT NULL CHECK (value_milli >= 0),
     taken_at INTEGER NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('actual', 'estimated')),
-    status TEXT NOT NULL CHECK (status IN ('accepted', 'flagged')),
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'flagged', 'rejected')),
     reasons TEXT NOT NULL,
     usage_milli INTEGER,
     photo_sha256 TEXT,
@@ -18,6 +18,22 @@ CREATE TABLE meter_readings (
     submitted_at INTEGER NOT NULL
 );
 CREATE INDEX meter_readings_by_meter ON meter_readings (meter_id, taken_at);
+
+-- A primary payer's review or correction of a reading: the values before
+-- and after, with the reason. The reading row holds the current values;
+-- these rows are its history.
+CREATE TABLE reading_corrections (
+    id BLOB PRIMARY KEY NOT NULL,
+    reading_id BLOB NOT NULL REFERENCES meter_readings(id),
+    previous_value_milli INTEGER NOT NULL,
+    value_milli INTEGER NOT NULL,
+    previous_status TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+    reason TEXT NOT NULL,
+    corrected_by BLOB NOT NULL REFERENCES users(id),
+    corrected_at INTEGER NOT NULL
+);
+CREATE INDEX reading_corrections_by_reading ON reading_corrections (reading_id);
 
 -- One row per (scope, key): the hash of the first request and, once it
 -- finished, its response. A pending row (no response yet) makes a
