@@ -55,6 +55,11 @@ pub enum ApiError {
     /// The `Idempotency-Key` was used before with a different request.
     #[error("idempotency key reused")]
     IdempotencyKeyReused,
+    /// A request with the same `Idempotency-Key` is still running. It is a
+    /// 503 rather than a 409 because the phone core retries 503 and treats
+    /// 409 as final.
+    #[error("idempotency key in progress")]
+    IdempotencyKeyInProgress,
     /// The caller may see the resource but not perform this action on it.
     #[error("forbidden")]
     Forbidden { detail: String },
@@ -131,6 +136,11 @@ impl ApiError {
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::IdempotencyKeyInProgress => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "idempotency-key-in-progress",
+                "Idempotency key in progress",
+            ),
             Self::IdempotencyKeyReused => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",
@@ -177,6 +187,10 @@ impl ApiError {
             | Self::Conflict { detail }
             | Self::Forbidden { detail } => detail.clone(),
             Self::NotFound => "no such resource".to_owned(),
+            Self::IdempotencyKeyInProgress => {
+                "a request with this Idempotency-Key is still running; retry in a few seconds"
+                    .to_owned()
+            }
             Self::IdempotencyKeyReused => "this Idempotency-Key was used with a different \
                 request; send a new key for a new request"
                 .to_owned(),

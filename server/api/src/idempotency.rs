@@ -83,11 +83,7 @@ pub async fn claim(state: &AppState, key: &KeyRef) -> Result<Option<Response>, A
         KeyClaim::Claimed => Ok(None),
         KeyClaim::Replay(stored) => Ok(Some(replay(&stored))),
         KeyClaim::Mismatch => Err(ApiError::IdempotencyKeyReused),
-        KeyClaim::InProgress => Err(ApiError::Conflict {
-            detail: "a request with this Idempotency-Key is still running; retry in a few \
-                     seconds"
-                .to_owned(),
-        }),
+        KeyClaim::InProgress => Err(ApiError::IdempotencyKeyInProgress),
     }
 }
 

@@ -51,7 +51,7 @@ struct ValidReading {
         (status = 201, description = "Stored: status accepted, or flagged with its reasons.", body = Object),
         (status = 200, description = "Not stored: status rejected with its reasons.", body = Object),
         (status = 404, description = "No such meter, or not assigned to the caller.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The same key is still being processed.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The same key is still being processed; retry.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The key was used with a different body.", body = Problem, content_type = "application/problem+json"),
     )
 )]
