@@ -88,12 +88,15 @@ async fn login_with_fingerprint_and_both_pins() {
 }
 
 #[tokio::test]
-async fn readings_stay_queued_without_endpoint() {
+async fn readings_stay_queued_for_unknown_meter() {
     let server = TestServer::start().await;
     let phone = tempfile::tempdir().expect("phone dir");
     let client = signed_in(&server, phone.path(), "reader@example.org").await;
+    // A well-formed meter id that the server does not know answers 404,
+    // which the outbox retries rather than drops.
+    let unknown_meter = "01890a5d-ac96-774b-bcce-b302099a8057";
     let item = client
-        .submit_reading(reading("meter-1", "100.5"))
+        .submit_reading(reading(unknown_meter, "100.5"))
         .expect("submit");
 
     let summary = client.sync_now().await.expect("sync");

@@ -4,7 +4,9 @@
 //! Requests deny unknown fields: a misspelt field is an error, not a silent
 //! default. Nothing here holds a secret in a `Debug`-printable form.
 
+pub mod households;
 pub mod money;
+pub mod reading_review;
 pub mod readings;
 pub mod security;
 pub mod split;

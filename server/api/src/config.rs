@@ -23,6 +23,7 @@ use serde::Deserialize;
 
 pub use crate::http_config::HttpConfig;
 use crate::keys::OPERATOR_SECRET_ENV;
+pub use crate::vault::settings::VaultSettings;
 
 /// Environment variable that names the configuration file.
 pub const CONFIG_FILE_ENV: &str = "SHAREPAY_CONFIG";
@@ -36,6 +37,7 @@ const ENV_KEYS: &[&str] = &[
     "database_pool_size",
     "operator_secret_file",
     "http",
+    "vault",
 ];
 const MAX_POOL_SIZE: usize = 1024;
 
@@ -59,6 +61,8 @@ pub struct ServerConfig {
     #[serde(skip)]
     pub operator_secret: Option<SecretString>,
     pub http: HttpConfig,
+    /// Where the card vault runs and how the API reaches it.
+    pub vault: VaultSettings,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +75,7 @@ impl Default for ServerConfig {
             operator_secret_file: None,
             operator_secret: None,
             http: HttpConfig::default(),
+            vault: VaultSettings::default(),
         }
     }
 }
@@ -227,7 +232,7 @@ impl ServerConfig {
         if let Some(url) = &self.database_url {
             validate_database_url(url)?;
         }
-        Ok(())
+        self.vault.validate()
     }
 
     /// Returns the effective configuration as JSON, with secrets redacted, for the
@@ -249,6 +254,7 @@ impl ServerConfig {
             "database_pool_size": self.database_pool_size,
             "operator_secret": operator_secret,
             "http": format!("{:?}", self.http),
+            "vault": self.vault.redacted(),
         })
     }
 

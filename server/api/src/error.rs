@@ -52,6 +52,17 @@ pub enum ApiError {
     Conflict { detail: String },
     #[error("not found")]
     NotFound,
+    /// The `Idempotency-Key` was used before with a different request.
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    /// A request with the same `Idempotency-Key` is still running. It is a
+    /// 503 rather than a 409 because the phone core retries 503 and treats
+    /// 409 as final.
+    #[error("idempotency key in progress")]
+    IdempotencyKeyInProgress,
+    /// The caller may see the resource but not perform this action on it.
+    #[error("forbidden")]
+    Forbidden { detail: String },
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("request body too large")]
@@ -124,6 +135,17 @@ impl ApiError {
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            Self::IdempotencyKeyInProgress => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "idempotency-key-in-progress",
+                "Idempotency key in progress",
+            ),
+            Self::IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+            ),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -162,8 +184,16 @@ impl ApiError {
         match self {
             Self::InvalidInput { detail, .. }
             | Self::Unauthorized { detail }
-            | Self::Conflict { detail } => detail.clone(),
+            | Self::Conflict { detail }
+            | Self::Forbidden { detail } => detail.clone(),
             Self::NotFound => "no such resource".to_owned(),
+            Self::IdempotencyKeyInProgress => {
+                "a request with this Idempotency-Key is still running; retry in a few seconds"
+                    .to_owned()
+            }
+            Self::IdempotencyKeyReused => "this Idempotency-Key was used with a different \
+                request; send a new key for a new request"
+                .to_owned(),
             Self::MethodNotAllowed => {
                 "this path does not accept this method; see /v1/openapi.json".to_owned()
             }

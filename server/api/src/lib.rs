@@ -13,7 +13,9 @@ pub mod crypto;
 pub mod data;
 pub mod error;
 pub mod extract;
+pub mod households;
 pub mod http_config;
+pub mod idempotency;
 pub mod keys;
 pub mod middleware;
 pub mod observability;
@@ -24,6 +26,7 @@ pub mod serve;
 pub mod store;
 pub mod tls;
 pub mod validate;
+pub mod vault;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use secrecy::SecretSlice;
+use sharepay_vault::{RunningVault, VaultClient};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
@@ -63,6 +67,10 @@ pub struct AppState {
     pub passwords: Arc<PasswordHashing>,
     pub tokens: Arc<TokenSigner>,
     pub limits: Arc<RateLimits>,
+    /// The card vault, embedded or remote.
+    pub vault: VaultClient,
+    /// The vault's phone-facing URL, which phones use to save cards.
+    pub vault_phone_url: Option<String>,
 }
 
 /// A started server.
@@ -77,6 +85,12 @@ pub struct RunningServer {
     pub spki_pins: Vec<String>,
     /// Address of the plain-HTTP metrics listener, when it runs.
     pub metrics_addr: Option<SocketAddr>,
+    /// Lines about the embedded vault to print after the server's own
+    /// (`vault-listening: URL`, `vault-ca-certificate: PATH`,
+    /// `vault-spki-pin-sha256: PIN`); empty when the vault is remote.
+    pub vault_startup_lines: Vec<String>,
+    /// The embedded vault, stopped after the API.
+    vault: Option<RunningVault>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -88,11 +102,18 @@ impl RunningServer {
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, "the server task failed");
         }
+        if let Some(vault) = self.vault {
+            vault.shutdown().await;
+        }
     }
 
-    /// Waits until the server stops by itself.
+    /// Waits until the server stops by itself, then stops the embedded vault.
     pub async fn wait(self) -> Result<(), tokio::task::JoinError> {
-        self.task.await
+        let outcome = self.task.await;
+        if let Some(vault) = self.vault {
+            vault.shutdown().await;
+        }
+        outcome
     }
 
     /// Returns a handle that starts a graceful shutdown when sent `true`.
@@ -116,7 +137,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
     let listen = config.listen;
     let http = config.http.clone();
     let limits = Arc::new(RateLimits::new(&http).map_err(StartupError::Config)?);
-    let state = build_state(config, data, limits)?;
+    let vault = vault::connect(&config, &data_dir).await?;
+    let vault_startup_lines = vault
+        .embedded
+        .as_ref()
+        .map(RunningVault::startup_lines)
+        .unwrap_or_default();
+    let state = build_state(config, data, limits, &vault)?;
     record_start(&state.audit, &config_sha256, &data_dir).await?;
     let router = router(state, &http);
 
@@ -156,6 +183,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         ca_certificate_pem: identity.ca_certificate_pem,
         spki_pins: identity.spki_pins,
         metrics_addr,
+        vault_startup_lines,
+        vault: vault.embedded,
         shutdown,
         task,
     })
@@ -200,6 +229,7 @@ fn build_state(
     config: ServerConfig,
     data: DataLayer,
     limits: Arc<RateLimits>,
+    vault: &vault::VaultConnection,
 ) -> Result<AppState, StartupError> {
     let keys: &dyn KeyProvider = data.keys.as_ref();
     let key_error = |e: keys::KeyError| StartupError::Config(e.to_string());
@@ -224,6 +254,8 @@ fn build_state(
         passwords: Arc::new(passwords),
         tokens: Arc::new(tokens),
         limits,
+        vault: vault.client.clone(),
+        vault_phone_url: vault.phone_url.clone(),
     })
 }
 
@@ -278,6 +310,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
             post(routes::login).layer(body_limit(LOGIN_ROUTE)),
         )
         .route("/v1/me", get(routes::me))
+        .merge(households::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))

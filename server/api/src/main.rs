@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sharepay_server::config::{CONFIG_FILE_ENV, DatabaseUrl, ServerConfig};
 use sharepay_server::data::{DataLayer, OpenMode};
-use sharepay_server::{observability, start};
+use sharepay_server::{observability, start, vault};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -49,6 +49,28 @@ struct Cli {
 enum Command {
     /// Run the HTTPS server (the default).
     Serve,
+    /// Run the card vault as its own service: a phone-facing listener and an
+    /// API-facing listener that requires a client certificate (mTLS).
+    ///
+    /// By default it keeps its data in DATA_DIR/vault and accepts client
+    /// certificates issued by the API's local CA, DATA_DIR/tls/ca.pem, so
+    /// point --data-dir at the API server's data directory.
+    Vault {
+        /// Address of the phone-facing listener [default: 127.0.0.1:8444].
+        #[arg(long)]
+        phone_listen: Option<SocketAddr>,
+        /// Address of the API-facing mTLS listener [default: 127.0.0.1:8445].
+        #[arg(long)]
+        api_listen: Option<SocketAddr>,
+        /// PEM file of the CA whose client certificates are accepted
+        /// [default: DATA_DIR/tls/ca.pem].
+        #[arg(long)]
+        client_ca: Option<PathBuf>,
+        /// Folder of the vault's keyring, database and TLS files
+        /// [default: DATA_DIR/vault].
+        #[arg(long)]
+        vault_data_dir: Option<PathBuf>,
+    },
     /// Check or export the audit trail.
     Audit {
         #[command(subcommand)]
@@ -87,6 +109,20 @@ async fn main() -> ExitCode {
 
     match cli.command {
         None | Some(Command::Serve) => serve(config).await,
+        Some(Command::Vault {
+            phone_listen,
+            api_listen,
+            client_ca,
+            vault_data_dir,
+        }) => {
+            let mut config = config;
+            let settings = &mut config.vault;
+            settings.phone_listen = phone_listen.or(settings.phone_listen);
+            settings.api_listen = api_listen.or(settings.api_listen);
+            settings.client_ca_file = client_ca.or(settings.client_ca_file.take());
+            settings.data_dir = vault_data_dir.or(settings.data_dir.take());
+            serve_vault(config).await
+        }
         Some(Command::Audit {
             command: AuditCommand::Verify,
         }) => audit_verify(config).await,
@@ -147,6 +183,7 @@ async fn serve(config: ServerConfig) -> ExitCode {
             .iter()
             .map(|pin| format!("spki-pin-sha256: {pin}")),
     );
+    lines.extend(server.vault_startup_lines.iter().cloned());
     print_startup_lines(&lines);
 
     let shutdown = server.shutdown_handle();
@@ -162,6 +199,26 @@ async fn serve(config: ServerConfig) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn serve_vault(config: ServerConfig) -> ExitCode {
+    let vault = match vault::start_standalone(&config, &config.data_dir).await {
+        Ok(vault) => vault,
+        Err(e) => {
+            eprintln!("sharepay-server vault: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print_startup_lines(&vault.startup_lines());
+
+    let shutdown = vault.shutdown_handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("received a shutdown signal");
+        let _ = shutdown.send(true);
+    });
+    vault.wait().await;
+    ExitCode::SUCCESS
 }
 
 async fn audit_verify(config: ServerConfig) -> ExitCode {

@@ -29,6 +29,7 @@ use crate::routes;
         (name = "meta", description = "Health and the API description."),
         (name = "auth", description = "Registration and login."),
         (name = "account", description = "The signed-in user's own data."),
+        (name = "households", description = "Households, invitations, members, meters and meter readers."),
     )
 )]
 pub struct ApiDoc;
@@ -49,7 +50,9 @@ impl Modify for BearerAuth {
 pub fn document_json() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| {
+        let mut document = ApiDoc::openapi();
+        document.merge(<crate::households::HouseholdsApi as OpenApi>::openapi());
+        document.to_pretty_json().unwrap_or_else(|e| {
             format!("{{\"error\":\"serializing the OpenAPI document failed: {e}\"}}")
         })
     })

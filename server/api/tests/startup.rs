@@ -33,19 +33,71 @@ fn spawn_server(cwd: &Path, env: &[(&str, &str)]) -> Child {
 
 /// Reads stdout until the server has printed its four start lines, then
 /// stops it and returns them.
-fn start_lines(mut child: Child) -> Vec<String> {
+fn start_lines(child: Child) -> Vec<String> {
+    first_lines(child, 4)
+}
+
+/// Reads the first `count` lines of stdout, then stops the process and
+/// returns them.
+fn first_lines(mut child: Child, count: usize) -> Vec<String> {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("read a line");
         lines.push(line);
-        if lines.len() == 4 {
+        if lines.len() == count {
             break;
         }
     }
     child.kill().expect("stop the server");
     child.wait().expect("wait for the server");
     lines
+}
+
+#[test]
+fn prints_embedded_vault_lines_last() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let child = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+
+    let lines = first_lines(child, 8);
+
+    assert_eq!(lines.len(), 8, "{lines:?}");
+    assert!(lines[0].starts_with("listening: "), "{lines:?}");
+    assert!(
+        lines[4].starts_with("vault-listening: https://127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert!(lines[5].starts_with("vault-ca-certificate: "), "{lines:?}");
+    assert!(lines[6].starts_with("vault-spki-pin-sha256: "), "{lines:?}");
+    assert!(lines[7].starts_with("vault-spki-pin-sha256: "), "{lines:?}");
+}
+
+#[test]
+fn vault_subcommand_serves_mtls_listener() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let env = [("SHAREPAY_LISTEN", "127.0.0.1:0")];
+    start_lines(spawn_server(cwd.path(), &env));
+
+    let child = server_command(cwd.path(), &env)
+        .args([
+            "vault",
+            "--phone-listen",
+            "127.0.0.1:0",
+            "--api-listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the vault");
+    let lines = first_lines(child, 5);
+
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert!(lines[0].starts_with("vault-listening: "), "{lines:?}");
+    assert!(lines[1].starts_with("vault-api-listening: "), "{lines:?}");
+    assert!(lines[2].starts_with("vault-ca-certificate: "), "{lines:?}");
+    let vault_dir = cwd.path().join("sharepay-data").join("vault");
+    assert!(vault_dir.join("vault.db").exists());
 }
 
 #[test]

@@ -10,7 +10,9 @@
 //! The store receives PII only encrypted: [`users::UserDirectory`] encrypts and
 //! indexes before a row reaches a backend.
 
+pub mod households;
 pub mod postgres;
+pub mod readings;
 pub mod sqlcipher;
 pub mod users;
 
@@ -107,6 +109,9 @@ pub enum StoreError {
     DuplicateEmail,
     #[error("a row with this id already exists")]
     DuplicateId,
+    /// A unique value other than an id or email, named here, is taken.
+    #[error("a row with the same {0} already exists")]
+    Duplicate(&'static str),
     #[error("sealing an audit entry failed: {0}")]
     Seal(String),
     #[error("applying database migration {version} failed: {detail}")]
@@ -125,7 +130,7 @@ pub enum StoreError {
 
 /// Everything the API server persists.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: households::HouseholdStore + readings::ReadingStore + Send + Sync {
     /// Names the backend in logs and messages: `sqlcipher` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -25,10 +25,15 @@ use super::{
 };
 use crate::crypto::BLIND_INDEX_LENGTH;
 
+mod households;
+mod readings;
+
 /// Numbered migrations; migration N is recorded as version N.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_users_sessions.sql"),
     include_str!("migrations/postgres/0002_audit_log.sql"),
+    include_str!("migrations/postgres/0003_households.sql"),
+    include_str!("migrations/postgres/0004_readings_idempotency.sql"),
 ];
 
 /// Advisory lock ids, arbitrary but fixed, so every instance takes the same.

@@ -22,10 +22,15 @@ use super::{
 };
 use crate::crypto::BLIND_INDEX_LENGTH;
 
+mod households;
+mod readings;
+
 /// Numbered migrations; migration N sets `user_version` to N.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0001_users_sessions.sql"),
     include_str!("migrations/sqlcipher/0002_audit_log.sql"),
+    include_str!("migrations/sqlcipher/0003_households.sql"),
+    include_str!("migrations/sqlcipher/0004_readings_idempotency.sql"),
 ];
 
 /// How long a statement waits for another process's lock (for example
