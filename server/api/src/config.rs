@@ -59,6 +59,7 @@ pub struct ServerConfig {
     #[serde(skip)]
     pub operator_secret: Option<SecretString>,
     pub http: HttpConfig,
+    pub identity: crate::identity::IdentityConfig,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +72,7 @@ impl Default for ServerConfig {
             operator_secret_file: None,
             operator_secret: None,
             http: HttpConfig::default(),
+            identity: crate::identity::IdentityConfig::default(),
         }
     }
 }
@@ -227,6 +229,9 @@ impl ServerConfig {
         if let Some(url) = &self.database_url {
             validate_database_url(url)?;
         }
+        self.identity
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         Ok(())
     }
 
@@ -249,6 +254,7 @@ impl ServerConfig {
             "database_pool_size": self.database_pool_size,
             "operator_secret": operator_secret,
             "http": format!("{:?}", self.http),
+            "identity": format!("{:?}", self.identity),
         })
     }
 

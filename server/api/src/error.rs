@@ -48,6 +48,8 @@ pub enum ApiError {
     },
     #[error("unauthorized")]
     Unauthorized { detail: String },
+    #[error("forbidden")]
+    Forbidden { detail: String },
     #[error("conflict")]
     Conflict { detail: String },
     #[error("not found")]
@@ -122,6 +124,7 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, "invalid-input", "Invalid input")
             }
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::MethodNotAllowed => (
@@ -162,6 +165,7 @@ impl ApiError {
         match self {
             Self::InvalidInput { detail, .. }
             | Self::Unauthorized { detail }
+            | Self::Forbidden { detail }
             | Self::Conflict { detail } => detail.clone(),
             Self::NotFound => "no such resource".to_owned(),
             Self::MethodNotAllowed => {

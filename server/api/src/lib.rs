@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod extract;
 pub mod http_config;
+pub mod identity;
 pub mod keys;
 pub mod middleware;
 pub mod observability;
@@ -47,6 +48,7 @@ use crate::http_config::{HttpConfig, LOGIN_ROUTE, REGISTER_ROUTE};
 use crate::keys::{KeyProvider, KeyPurpose};
 use crate::rate_limit::RateLimits;
 use crate::store::Store;
+use crate::store::identity::IdentityStore;
 use crate::store::users::UserDirectory;
 use crate::tls::TlsMaterial;
 
@@ -56,6 +58,8 @@ pub struct AppState {
     /// The validated configuration the server started with.
     pub config: Arc<ServerConfig>,
     pub store: Arc<dyn Store>,
+    /// Sessions, refresh tokens and roles, on the same backend as `store`.
+    pub identity: Arc<dyn IdentityStore>,
     /// Users with their email encrypted and blind-indexed.
     pub users: Arc<UserDirectory>,
     pub audit: Arc<Audit>,
@@ -115,7 +119,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
     let listen = config.listen;
     let http = config.http.clone();
     let limits = Arc::new(RateLimits::new(&http).map_err(StartupError::Config)?);
+    let rotation = config.identity.rotation_period();
+    let keys = Arc::clone(&data.keys);
     let state = build_state(config, data, limits)?;
+    let signer = Arc::clone(&state.tokens);
     record_start(&state.audit, &config_sha256, &data_dir).await?;
     let router = router(state, &http);
 
@@ -139,6 +146,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         },
         None => None,
     };
+    if let Some(period) = rotation {
+        tokio::spawn(identity::rotate_signing_keys(
+            signer,
+            keys,
+            period,
+            shutdown_receiver.clone(),
+        ));
+    }
     let task = tokio::spawn(serve::serve_tls(
         listener,
         identity.server_config,
@@ -212,12 +227,13 @@ fn build_state(
     )
     .map_err(|e| StartupError::Config(e.to_string()))?;
 
-    let signing_key = keys.current(KeyPurpose::JwtSigning).map_err(key_error)?;
-    let tokens = TokenSigner::new(&signing_key).map_err(|e| StartupError::Config(e.to_string()))?;
+    let tokens =
+        TokenSigner::from_provider(keys).map_err(|e| StartupError::Config(e.to_string()))?;
 
     Ok(AppState {
         config: Arc::new(config),
         store: data.store,
+        identity: data.identity,
         users: data.users,
         audit: data.audit,
         passwords: Arc::new(passwords),
@@ -277,6 +293,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
             post(routes::login).layer(body_limit(LOGIN_ROUTE)),
         )
         .route("/v1/me", get(routes::me))
+        .merge(identity::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use secrecy::ExposeSecret;
 use sharepay_domain::wire::{
     HealthResponse, LoginRequest, MeResponse, Problem, RegisterRequest, RegisterResponse,
     TokenResponse,
@@ -16,15 +15,12 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::audit::{Actor, AuditEvent, AuditKind, Outcome};
 use crate::auth::AuthenticatedUser;
-use crate::auth::tokens::{ACCESS_TOKEN_SECONDS, new_refresh_token};
 use crate::error::ApiError;
 use crate::extract::StrictJson;
 use crate::http_config::LOGIN_ROUTE;
+use crate::store::StoreError;
 use crate::store::users::UserRecord;
-use crate::store::{SessionRecord, StoreError};
 use crate::validate;
-
-const REFRESH_TOKEN_DAYS: i64 = 30;
 
 #[utoipa::path(
     get,
@@ -129,6 +125,7 @@ pub async fn register(
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: crate::identity::client::ClientInfo,
     StrictJson(request): StrictJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let email = validate::email(&request.email)?;
@@ -169,40 +166,16 @@ pub async fn login(
         }
     };
 
-    let refresh = new_refresh_token()?;
-    let now = OffsetDateTime::now_utc();
-    let session = SessionRecord {
-        id: Uuid::now_v7(),
-        user_id: user.id,
-        refresh_token_hash: refresh.hash,
-        created_at: now,
-        expires_at: now + time::Duration::days(REFRESH_TOKEN_DAYS),
-    };
-    let session_id = session.id;
-    state
-        .store
-        .insert_session(session)
-        .await
-        .map_err(|e| ApiError::internal("storing a session", e))?;
-    let access_token = state.tokens.issue(user.id, session_id)?;
-    let event = AuditEvent::new(
-        AuditKind::Authentication,
-        Actor::User(user.id),
-        "auth.login",
-        &format!("user:{}", user.id),
-        Outcome::Success,
+    let tokens = crate::identity::sessions::open_session(
+        &state,
+        user.id,
+        request.device_fingerprint,
+        client,
+        vec!["pwd".to_owned()],
+        request_id,
     )
-    .request_id(request_id)
-    .details(serde_json::json!({ "session_id": session_id.to_string() }));
-    record(&state, event).await?;
-
-    tracing::info!(user_id = %user.id, %session_id, "logged in");
-    Ok(Json(TokenResponse {
-        access_token: access_token.expose_secret().to_owned(),
-        token_type: "Bearer".to_owned(),
-        expires_in: ACCESS_TOKEN_SECONDS,
-        refresh_token: refresh.token.expose_secret().to_owned(),
-    }))
+    .await?;
+    Ok(Json(tokens))
 }
 
 #[utoipa::path(
@@ -238,7 +211,7 @@ pub async fn me(
 }
 
 /// Returns the request id that the request-id middleware set, if any.
-fn request_id(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
     headers
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
@@ -257,7 +230,7 @@ fn email_resource(state: &AppState, email: &str) -> Result<String, ApiError> {
 
 /// Records an audit event. A request whose event cannot be recorded fails,
 /// so no authentication goes unaudited.
-async fn record(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
+pub(crate) async fn record(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
     state
         .audit
         .record(event)

@@ -10,8 +10,11 @@
 //! The store receives PII only encrypted: [`users::UserDirectory`] encrypts and
 //! indexes before a row reaches a backend.
 
+pub mod identity;
 pub mod postgres;
+mod postgres_identity;
 pub mod sqlcipher;
+mod sqlcipher_identity;
 pub mod users;
 
 use std::sync::Arc;

@@ -26,6 +26,7 @@ use crate::crypto::BLIND_INDEX_LENGTH;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0001_users_sessions.sql"),
     include_str!("migrations/sqlcipher/0002_audit_log.sql"),
+    include_str!("migrations/sqlcipher/0003_identity_sessions.sql"),
 ];
 
 /// How long a statement waits for another process's lock (for example
@@ -73,7 +74,7 @@ impl SqlCipherStore {
         })
     }
 
-    async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
+    pub(super) async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -149,16 +150,16 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn db_error(error: rusqlite::Error) -> StoreError {
+pub(super) fn db_error(error: rusqlite::Error) -> StoreError {
     StoreError::Database(error.to_string())
 }
 
-fn is_unique_violation(error: &rusqlite::Error) -> bool {
+pub(super) fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, _)
         if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
-fn is_primary_key_violation(error: &rusqlite::Error) -> bool {
+pub(super) fn is_primary_key_violation(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, _)
         if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -174,7 +175,7 @@ fn conversion_error(
     )
 }
 
-fn from_unix_seconds(column: usize, seconds: i64) -> rusqlite::Result<OffsetDateTime> {
+pub(super) fn from_unix_seconds(column: usize, seconds: i64) -> rusqlite::Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(seconds).map_err(|e| conversion_error(column, e))
 }
 
@@ -187,7 +188,7 @@ fn from_unix_micros(column: usize, micros: i64) -> rusqlite::Result<OffsetDateTi
         .map_err(|e| conversion_error(column, e))
 }
 
-fn uuid_from_row(column: usize, bytes: Vec<u8>) -> rusqlite::Result<Uuid> {
+pub(super) fn uuid_from_row(column: usize, bytes: Vec<u8>) -> rusqlite::Result<Uuid> {
     Uuid::from_slice(&bytes).map_err(|e| conversion_error(column, e))
 }
 
