@@ -32,7 +32,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use secrecy::SecretSlice;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
@@ -45,7 +44,7 @@ use crate::auth::tokens::TokenSigner;
 use crate::data::{DataLayer, OpenMode};
 use crate::error::StartupError;
 use crate::http_config::{HttpConfig, LOGIN_ROUTE, REGISTER_ROUTE};
-use crate::keys::{KeyProvider, KeyPurpose};
+use crate::keys::KeyProvider;
 use crate::rate_limit::RateLimits;
 use crate::store::Store;
 use crate::store::identity::IdentityStore;
@@ -216,16 +215,9 @@ fn build_state(
     limits: Arc<RateLimits>,
 ) -> Result<AppState, StartupError> {
     let keys: &dyn KeyProvider = data.keys.as_ref();
-    let key_error = |e: keys::KeyError| StartupError::Config(e.to_string());
-    let pepper = keys
-        .current(KeyPurpose::PasswordPepper)
-        .map_err(key_error)?;
     let max_parallel_hashes = std::thread::available_parallelism().map_or(2, usize::from);
-    let passwords = PasswordHashing::new(
-        SecretSlice::from(pepper.expose().to_vec()),
-        max_parallel_hashes,
-    )
-    .map_err(|e| StartupError::Config(e.to_string()))?;
+    let passwords = auth::password::load_hashing(keys, max_parallel_hashes)
+        .map_err(|e| StartupError::Config(e.to_string()))?;
 
     let tokens =
         TokenSigner::from_provider(keys).map_err(|e| StartupError::Config(e.to_string()))?;

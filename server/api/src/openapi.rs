@@ -14,7 +14,7 @@ use sharepay_domain::wire::{FieldError, Problem};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::identity::{admin, sessions};
+use crate::identity::{admin, passwords, sessions};
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -26,7 +26,7 @@ use crate::routes;
     paths(
         routes::health, routes::register, routes::login, routes::me, openapi_json,
         sessions::refresh, sessions::list, sessions::revoke, sessions::revoke_others,
-        sessions::jwks, admin::force_logout,
+        sessions::jwks, admin::force_logout, passwords::change_password,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),

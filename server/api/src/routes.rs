@@ -18,6 +18,7 @@ use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::extract::StrictJson;
 use crate::http_config::LOGIN_ROUTE;
+use crate::identity::login::{self, ThrottleKeys};
 use crate::store::StoreError;
 use crate::store::users::UserRecord;
 use crate::validate;
@@ -63,7 +64,7 @@ pub async fn register(
     let user = UserRecord {
         id: Uuid::now_v7(),
         email: email.clone(),
-        password_hash,
+        password_hash: password_hash.phc.clone(),
         created_at: OffsetDateTime::now_utc(),
     };
     let user_id = user.id;
@@ -99,6 +100,7 @@ pub async fn register(
         }
         Err(e) => return Err(ApiError::internal("storing a new user", e)),
     }
+    crate::identity::passwords::record_pepper_version(&state, user_id, password_hash).await?;
 
     tracing::info!(%user_id, "registered a user");
     Ok((
@@ -135,36 +137,8 @@ pub async fn login(
     state.limits.check_account(LOGIN_ROUTE, account)?;
     let request_id = request_id(&headers);
 
-    let user = state
-        .users
-        .find_by_email(&email)
-        .await
-        .map_err(|e| ApiError::internal("loading a user", e))?;
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = state.passwords.verify(password, stored_hash).await?;
-    let user = match (user, verified) {
-        (Some(user), true) => user,
-        (user, _) => {
-            let (resource, reason) = match &user {
-                Some(user) => (format!("user:{}", user.id), "wrong password"),
-                None => (email_resource(&state, &email)?, "unknown email"),
-            };
-            let event = AuditEvent::new(
-                AuditKind::Authentication,
-                Actor::Anonymous,
-                "auth.login",
-                &resource,
-                Outcome::Failure,
-            )
-            .reason(reason)
-            .request_id(request_id);
-            record(&state, event).await?;
-            tracing::info!("rejected a login");
-            return Err(ApiError::Unauthorized {
-                detail: "the email or password is wrong".to_owned(),
-            });
-        }
-    };
+    let keys = ThrottleKeys::new(&state, &email, client.ip_address.as_deref())?;
+    let user = login::check_password(&state, &email, password, &keys, request_id).await?;
 
     let tokens = crate::identity::sessions::open_session(
         &state,
@@ -219,7 +193,7 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
 
 /// Names an account by the first 8 bytes of its email blind index, so the
 /// audit trail can relate attempts on one address without storing it.
-fn email_resource(state: &AppState, email: &str) -> Result<String, ApiError> {
+pub(crate) fn email_resource(state: &AppState, email: &str) -> Result<String, ApiError> {
     let index = state
         .users
         .email_index(email)

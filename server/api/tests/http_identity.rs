@@ -3,6 +3,7 @@
 //! the session limit and forced logout.
 
 mod http_support;
+mod identity_support;
 mod support;
 
 use std::sync::Arc;
@@ -13,109 +14,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sharepay_server::keys::KeyPurpose;
-use sharepay_server::{RunningServer, ServerConfig};
 use time::OffsetDateTime;
 
-use http_support::{GOOD_PASSWORD, login_limited, tls_client_config};
-use support::TestBackend;
-
-/// A live server on a SQLCipher backend, with a client that trusts it.
-struct Live {
-    backend: TestBackend,
-    server: RunningServer,
-    client: reqwest::Client,
-}
-
-impl Live {
-    async fn start() -> Self {
-        let backend = TestBackend::sqlcipher().await;
-        // These tests log in often from one address; the login budget has
-        // tests of its own.
-        let server = sharepay_server::start(ServerConfig {
-            listen: "127.0.0.1:0".parse().expect("loopback address"),
-            http: login_limited(1000, &[]),
-            ..backend.config.clone()
-        })
-        .await
-        .expect("start the server");
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_client_config(
-                &server.ca_certificate_pem,
-                &[b"http/1.1"],
-            ))
-            .http1_only()
-            .build()
-            .expect("build the HTTP client");
-        Self {
-            backend,
-            server,
-            client,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.url)
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("send");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn register(&self, email: &str) {
-        let body = json!({"email": email, "password": GOOD_PASSWORD});
-        let (status, _) = self.post("/v1/auth/register", &body).await;
-        assert_eq!(status, StatusCode::CREATED);
-    }
-
-    /// Logs in from `device` and returns the token response.
-    async fn login(&self, email: &str, device: &str) -> Value {
-        let body = json!({"email": email, "password": GOOD_PASSWORD, "device_fingerprint": device});
-        let (status, tokens) = self.post("/v1/auth/login", &body).await;
-        assert_eq!(status, StatusCode::OK, "{tokens}");
-        tokens
-    }
-
-    async fn refresh(&self, refresh_token: &str, device: &str) -> (StatusCode, Value) {
-        let body = json!({"refresh_token": refresh_token, "device_fingerprint": device});
-        self.post("/v1/auth/refresh", &body).await
-    }
-
-    async fn get_with(&self, path: &str, access_token: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(access_token)
-            .send()
-            .await
-            .expect("send");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn me_status(&self, access_token: &str) -> StatusCode {
-        self.get_with("/v1/me", access_token).await.0
-    }
-}
-
-fn text<'a>(value: &'a Value, field: &str) -> &'a str {
-    value[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("{field} missing in {value}"))
-}
-
-fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("JWT payload");
-    serde_json::from_slice(&BASE64URL.decode(payload).expect("base64url payload"))
-        .expect("JSON claims")
-}
+use identity_support::{Live, claims_of, text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_token_verifies_against_jwks() {

@@ -38,6 +38,10 @@ macro_rules! backend_suite {
                 refresh_checks_device_and_expiry,
                 revoke_sessions_keeps_current,
                 system_roles_round_trip,
+                password_history_keeps_newest,
+                stale_password_change_is_rejected,
+                parallel_login_failures_all_count,
+                login_lock_and_window,
             );
         }
     };

@@ -64,3 +64,23 @@ pub struct RevokedSessionsResponse {
     /// How many sessions ended.
     pub revoked: u64,
 }
+
+/// Body of `POST /v1/me/password`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 128))]
+    pub new_password: String,
+}
+
+impl fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangePasswordRequest")
+            .field("current_password", &"[redacted]")
+            .field("new_password", &"[redacted]")
+            .finish()
+    }
+}

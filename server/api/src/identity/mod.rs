@@ -9,6 +9,8 @@
 pub mod admin;
 pub mod client;
 pub mod config;
+pub mod login;
+pub mod passwords;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ pub fn routes() -> Router<AppState> {
             get(sessions::list).delete(sessions::revoke_others),
         )
         .route("/v1/sessions/{id}", delete(sessions::revoke))
+        .route("/v1/me/password", post(passwords::change_password))
         .route(
             "/v1/admin/users/{id}/force-logout",
             post(admin::force_logout),

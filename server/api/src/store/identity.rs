@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::StoreError;
+use super::credentials::CredentialStore;
 
 /// The system role that may force other users to log out.
 pub const ROLE_ADMIN: &str = "admin";
@@ -65,9 +66,10 @@ pub enum RefreshOutcome {
     Unknown,
 }
 
-/// Sessions, refresh tokens and roles, implemented by both backends.
+/// Sessions, refresh tokens and roles, implemented by both backends. It
+/// includes [`CredentialStore`], so one handle reaches both.
 #[async_trait]
-pub trait IdentityStore: Send + Sync {
+pub trait IdentityStore: CredentialStore + Send + Sync {
     /// Inserts `session`. When the user already has `max_sessions` or more,
     /// deletes the oldest ones first so that `max_sessions` remain,
     /// all in one transaction. Returns the ids of deleted sessions.

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0001_users_sessions.sql"),
     include_str!("migrations/postgres/0002_audit_log.sql"),
     include_str!("migrations/postgres/0003_identity_sessions.sql"),
+    include_str!("migrations/postgres/0004_passwords_login_throttle.sql"),
 ];
 
 /// Advisory lock ids, arbitrary but fixed, so every instance takes the same.

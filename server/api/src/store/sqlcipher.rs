@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0001_users_sessions.sql"),
     include_str!("migrations/sqlcipher/0002_audit_log.sql"),
     include_str!("migrations/sqlcipher/0003_identity_sessions.sql"),
+    include_str!("migrations/sqlcipher/0004_passwords_login_throttle.sql"),
 ];
 
 /// How long a statement waits for another process's lock (for example

@@ -2,8 +2,10 @@
 //! each backend through the `Store` trait and the services built on it.
 //! `storage_conformance.rs` instantiates it once per backend.
 
+mod credentials;
 mod identity;
 
+pub use credentials::*;
 pub use identity::*;
 
 use std::sync::Arc;
