@@ -187,8 +187,7 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Runs the whole domain policy, history included, on a hashing turn of
-/// the blocking pool. Returns the normalized password to hash.
+/// Runs the whole domain policy, history included, on a hashing thread. Returns the normalized password to hash.
 async fn check_new_password(
     state: &AppState,
     policy: &PasswordPolicy,
@@ -196,7 +195,7 @@ async fn check_new_password(
     email: &str,
     recent: Vec<PasswordRow>,
 ) -> Result<SecretString, ApiError> {
-    let _turn = state.passwords.acquire().await?;
+    let turn = state.passwords.acquire().await?;
     let history = LoadedHistory {
         hashing: Arc::clone(&state.passwords),
         hashes: recent.into_iter().map(stored_hash).collect(),
@@ -204,17 +203,19 @@ async fn check_new_password(
     let policy = policy.clone();
     let raw = SecretString::from(raw);
     let email = email.to_owned();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let personal = PersonalInfo {
-            email: &email,
-            name: "",
-        };
-        policy
-            .check_with_history(raw.expose_secret(), &personal, &history)
-            .map(|normalized| SecretString::from(normalized.expose()))
-    })
-    .await
-    .map_err(|e| ApiError::internal("the password check failed", e))?;
+    let hashing = Arc::clone(&state.passwords);
+    let outcome = hashing
+        .run(move || {
+            let _turn = turn;
+            let personal = PersonalInfo {
+                email: &email,
+                name: "",
+            };
+            policy
+                .check_with_history(raw.expose_secret(), &personal, &history)
+                .map(|normalized| SecretString::from(normalized.expose()))
+        })
+        .await?;
     match outcome {
         Ok(password) => Ok(password),
         Err(PasswordCheckError::Rejected(rejection)) => Err(ApiError::invalid_fields(

@@ -27,11 +27,19 @@ impl Live {
 
     /// Starts a server on `backend`'s data.
     pub async fn start_on(backend: TestBackend) -> Self {
+        Self::start_with(backend, login_limited(1000, &[])).await
+    }
+
+    /// Starts a server on `backend`'s data with HTTP settings `http`.
+    pub async fn start_with(
+        backend: TestBackend,
+        http: sharepay_server::http_config::HttpConfig,
+    ) -> Self {
         // These tests log in often from one address; the login budget has
         // tests of its own.
         let server = sharepay_server::start(ServerConfig {
             listen: "127.0.0.1:0".parse().expect("loopback address"),
-            http: login_limited(1000, &[]),
+            http,
             ..backend.config.clone()
         })
         .await
