@@ -4,6 +4,7 @@
 //! Requests deny unknown fields: a misspelt field is an error, not a silent
 //! default. Nothing here holds a secret in a `Debug`-printable form.
 
+pub mod auth;
 pub mod households;
 pub mod money;
 pub mod reading_review;

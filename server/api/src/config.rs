@@ -63,6 +63,8 @@ pub struct ServerConfig {
     pub http: HttpConfig,
     /// Where the card vault runs and how the API reaches it.
     pub vault: VaultSettings,
+    /// Sessions, refresh tokens and signing key rotation.
+    pub identity: crate::identity::IdentityConfig,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +78,7 @@ impl Default for ServerConfig {
             operator_secret: None,
             http: HttpConfig::default(),
             vault: VaultSettings::default(),
+            identity: crate::identity::IdentityConfig::default(),
         }
     }
 }
@@ -232,6 +235,9 @@ impl ServerConfig {
         if let Some(url) = &self.database_url {
             validate_database_url(url)?;
         }
+        self.identity
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         self.vault.validate()
     }
 
@@ -255,6 +261,7 @@ impl ServerConfig {
             "operator_secret": operator_secret,
             "http": format!("{:?}", self.http),
             "vault": self.vault.redacted(),
+            "identity": format!("{:?}", self.identity),
         })
     }
 

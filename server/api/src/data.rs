@@ -13,6 +13,7 @@ use crate::config::ServerConfig;
 use crate::error::StartupError;
 use crate::keys::{KeyProvider, KeyPurpose, LocalKeyring, resolve_operator_secret};
 use crate::store::Store;
+use crate::store::identity::IdentityStore;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlcipher::SqlCipherStore;
 use crate::store::users::UserDirectory;
@@ -37,6 +38,8 @@ pub struct DataLayer {
     pub data_dir: PathBuf,
     pub keys: Arc<dyn KeyProvider>,
     pub store: Arc<dyn Store>,
+    /// The same backend as `store`, for sessions, refresh tokens and roles.
+    pub identity: Arc<dyn IdentityStore>,
     pub users: Arc<UserDirectory>,
     pub audit: Arc<Audit>,
 }
@@ -48,13 +51,14 @@ impl DataLayer {
             check_embedded_files_agree(&data_dir)?;
         }
         let keys = open_keyring(config, &data_dir, mode)?;
-        let store = open_store(config, &data_dir, keys.as_ref(), mode).await?;
+        let (store, identity) = open_store(config, &data_dir, keys.as_ref(), mode).await?;
         Ok(Self {
             users: Arc::new(UserDirectory::new(Arc::clone(&store), Arc::clone(&keys))),
             audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&keys))),
             data_dir,
             keys,
             store,
+            identity,
         })
     }
 }
@@ -133,7 +137,7 @@ async fn open_store(
     data_dir: &Path,
     keys: &dyn KeyProvider,
     mode: OpenMode,
-) -> Result<Arc<dyn Store>, StartupError> {
+) -> Result<(Arc<dyn Store>, Arc<dyn IdentityStore>), StartupError> {
     let store_error = |e: crate::store::StoreError| StartupError::Store(e.to_string());
     match &config.database_url {
         Some(url) => {
@@ -141,7 +145,8 @@ async fn open_store(
                 .await
                 .map_err(store_error)?;
             tracing::info!(database = %url.redacted(), "opened the PostgreSQL store");
-            Ok(Arc::new(store))
+            let store = Arc::new(store);
+            Ok((Arc::clone(&store) as Arc<dyn Store>, store))
         }
         None => {
             let path = data_dir.join(DATABASE_FILE);
@@ -156,7 +161,8 @@ async fn open_store(
                 .map_err(|e| StartupError::Config(e.to_string()))?;
             let store = SqlCipherStore::open(&path, key.expose()).map_err(store_error)?;
             tracing::info!(path = %path.display(), "opened the SQLCipher store");
-            Ok(Arc::new(store))
+            let store = Arc::new(store);
+            Ok((Arc::clone(&store) as Arc<dyn Store>, store))
         }
     }
 }

@@ -48,6 +48,9 @@ pub enum ApiError {
     },
     #[error("unauthorized")]
     Unauthorized { detail: String },
+    /// The caller may see the resource but not perform this action on it.
+    #[error("forbidden")]
+    Forbidden { detail: String },
     #[error("conflict")]
     Conflict { detail: String },
     #[error("not found")]
@@ -60,9 +63,6 @@ pub enum ApiError {
     /// 409 as final.
     #[error("idempotency key in progress")]
     IdempotencyKeyInProgress,
-    /// The caller may see the resource but not perform this action on it.
-    #[error("forbidden")]
-    Forbidden { detail: String },
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("request body too large")]
@@ -133,9 +133,9 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, "invalid-input", "Invalid input")
             }
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::IdempotencyKeyInProgress => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "idempotency-key-in-progress",

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod households;
 pub mod http_config;
 pub mod idempotency;
+pub mod identity;
 pub mod keys;
 pub mod middleware;
 pub mod observability;
@@ -35,7 +36,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use secrecy::SecretSlice;
 use sharepay_vault::{RunningVault, VaultClient};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -49,9 +49,10 @@ use crate::auth::tokens::TokenSigner;
 use crate::data::{DataLayer, OpenMode};
 use crate::error::StartupError;
 use crate::http_config::{HttpConfig, LOGIN_ROUTE, REGISTER_ROUTE};
-use crate::keys::{KeyProvider, KeyPurpose};
+use crate::keys::KeyProvider;
 use crate::rate_limit::RateLimits;
 use crate::store::Store;
+use crate::store::identity::IdentityStore;
 use crate::store::users::UserDirectory;
 use crate::tls::TlsMaterial;
 
@@ -61,6 +62,8 @@ pub struct AppState {
     /// The validated configuration the server started with.
     pub config: Arc<ServerConfig>,
     pub store: Arc<dyn Store>,
+    /// Sessions, refresh tokens and roles, on the same backend as `store`.
+    pub identity: Arc<dyn IdentityStore>,
     /// Users with their email encrypted and blind-indexed.
     pub users: Arc<UserDirectory>,
     pub audit: Arc<Audit>,
@@ -143,7 +146,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         .as_ref()
         .map(RunningVault::startup_lines)
         .unwrap_or_default();
+    let rotation = config.identity.rotation_period();
+    let keys = Arc::clone(&data.keys);
     let state = build_state(config, data, limits, &vault)?;
+    let signer = Arc::clone(&state.tokens);
     record_start(&state.audit, &config_sha256, &data_dir).await?;
     let router = router(state, &http);
 
@@ -167,6 +173,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         },
         None => None,
     };
+    if let Some(period) = rotation {
+        tokio::spawn(identity::rotate_signing_keys(
+            signer,
+            keys,
+            period,
+            shutdown_receiver.clone(),
+        ));
+    }
     let task = tokio::spawn(serve::serve_tls(
         listener,
         identity.server_config,
@@ -232,23 +246,17 @@ fn build_state(
     vault: &vault::VaultConnection,
 ) -> Result<AppState, StartupError> {
     let keys: &dyn KeyProvider = data.keys.as_ref();
-    let key_error = |e: keys::KeyError| StartupError::Config(e.to_string());
-    let pepper = keys
-        .current(KeyPurpose::PasswordPepper)
-        .map_err(key_error)?;
     let max_parallel_hashes = std::thread::available_parallelism().map_or(2, usize::from);
-    let passwords = PasswordHashing::new(
-        SecretSlice::from(pepper.expose().to_vec()),
-        max_parallel_hashes,
-    )
-    .map_err(|e| StartupError::Config(e.to_string()))?;
+    let passwords = auth::password::load_hashing(keys, max_parallel_hashes)
+        .map_err(|e| StartupError::Config(e.to_string()))?;
 
-    let signing_key = keys.current(KeyPurpose::JwtSigning).map_err(key_error)?;
-    let tokens = TokenSigner::new(&signing_key).map_err(|e| StartupError::Config(e.to_string()))?;
+    let tokens =
+        TokenSigner::from_provider(keys).map_err(|e| StartupError::Config(e.to_string()))?;
 
     Ok(AppState {
         config: Arc::new(config),
         store: data.store,
+        identity: data.identity,
         users: data.users,
         audit: data.audit,
         passwords: Arc::new(passwords),
@@ -311,6 +319,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
         )
         .route("/v1/me", get(routes::me))
         .merge(households::routes())
+        .merge(identity::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))

@@ -76,6 +76,21 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Give the registered user with this email the admin system role,
+    /// which may force other users to log out.
+    GrantAdmin {
+        /// Email address of the account.
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +144,9 @@ async fn main() -> ExitCode {
         Some(Command::Audit {
             command: AuditCommand::Export { since },
         }) => audit_export(config, since.as_deref()).await,
+        Some(Command::User {
+            command: UserCommand::GrantAdmin { email },
+        }) => grant_admin(config, &email).await,
     }
 }
 
@@ -246,6 +264,26 @@ async fn audit_verify(config: ServerConfig) -> ExitCode {
         Err(e) => {
             eprintln!("sharepay-server audit verify: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+async fn grant_admin(config: ServerConfig, email: &str) -> ExitCode {
+    let data = match DataLayer::open(&config, OpenMode::ExistingOnly).await {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("sharepay-server user grant-admin: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match sharepay_server::identity::admin::grant_admin(&data, email).await {
+        Ok(user_id) => {
+            println!("granted the admin role to user {user_id}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sharepay-server user grant-admin: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -14,6 +14,7 @@ use sharepay_domain::wire::{FieldError, Problem};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::identity::{admin, passwords, sessions};
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -22,13 +23,18 @@ use crate::routes;
         title = "SharePay API",
         description = "Households share recurring bills and settle them by card. Every error is RFC 9457 application/problem+json with a stable `type` slug and the request id, which is also in the X-Request-Id header."
     ),
-    paths(routes::health, routes::register, routes::login, routes::me, openapi_json),
+    paths(
+        routes::health, routes::register, routes::login, routes::me, openapi_json,
+        sessions::refresh, sessions::list, sessions::revoke, sessions::revoke_others,
+        sessions::jwks, admin::force_logout, passwords::change_password,
+    ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "meta", description = "Health and the API description."),
         (name = "auth", description = "Registration and login."),
         (name = "account", description = "The signed-in user's own data."),
+        (name = "admin", description = "Operations for system administrators."),
         (name = "households", description = "Households, invitations, members, meters and meter readers."),
     )
 )]

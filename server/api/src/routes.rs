@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use secrecy::ExposeSecret;
 use sharepay_domain::wire::{
     HealthResponse, LoginRequest, MeResponse, Problem, RegisterRequest, RegisterResponse,
     TokenResponse,
@@ -16,15 +15,13 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::audit::{Actor, AuditEvent, AuditKind, Outcome};
 use crate::auth::AuthenticatedUser;
-use crate::auth::tokens::{ACCESS_TOKEN_SECONDS, new_refresh_token};
 use crate::error::ApiError;
 use crate::extract::StrictJson;
 use crate::http_config::LOGIN_ROUTE;
+use crate::identity::login::{self, ThrottleKeys};
+use crate::store::StoreError;
 use crate::store::users::UserRecord;
-use crate::store::{SessionRecord, StoreError};
 use crate::validate;
-
-const REFRESH_TOKEN_DAYS: i64 = 30;
 
 #[utoipa::path(
     get,
@@ -67,7 +64,7 @@ pub async fn register(
     let user = UserRecord {
         id: Uuid::now_v7(),
         email: email.clone(),
-        password_hash,
+        password_hash: password_hash.phc.clone(),
         created_at: OffsetDateTime::now_utc(),
     };
     let user_id = user.id;
@@ -103,6 +100,7 @@ pub async fn register(
         }
         Err(e) => return Err(ApiError::internal("storing a new user", e)),
     }
+    crate::identity::passwords::record_pepper_version(&state, user_id, password_hash).await?;
 
     tracing::info!(%user_id, "registered a user");
     Ok((
@@ -129,6 +127,7 @@ pub async fn register(
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: crate::identity::client::ClientInfo,
     StrictJson(request): StrictJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let email = validate::email(&request.email)?;
@@ -138,71 +137,19 @@ pub async fn login(
     state.limits.check_account(LOGIN_ROUTE, account)?;
     let request_id = request_id(&headers);
 
-    let user = state
-        .users
-        .find_by_email(&email)
-        .await
-        .map_err(|e| ApiError::internal("loading a user", e))?;
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = state.passwords.verify(password, stored_hash).await?;
-    let user = match (user, verified) {
-        (Some(user), true) => user,
-        (user, _) => {
-            let (resource, reason) = match &user {
-                Some(user) => (format!("user:{}", user.id), "wrong password"),
-                None => (email_resource(&state, &email)?, "unknown email"),
-            };
-            let event = AuditEvent::new(
-                AuditKind::Authentication,
-                Actor::Anonymous,
-                "auth.login",
-                &resource,
-                Outcome::Failure,
-            )
-            .reason(reason)
-            .request_id(request_id);
-            record(&state, event).await?;
-            tracing::info!("rejected a login");
-            return Err(ApiError::Unauthorized {
-                detail: "the email or password is wrong".to_owned(),
-            });
-        }
-    };
+    let keys = ThrottleKeys::new(&state, &email, client.ip_address.as_deref())?;
+    let user = login::check_password(&state, &email, password, &keys, request_id).await?;
 
-    let refresh = new_refresh_token()?;
-    let now = OffsetDateTime::now_utc();
-    let session = SessionRecord {
-        id: Uuid::now_v7(),
-        user_id: user.id,
-        refresh_token_hash: refresh.hash,
-        created_at: now,
-        expires_at: now + time::Duration::days(REFRESH_TOKEN_DAYS),
-    };
-    let session_id = session.id;
-    state
-        .store
-        .insert_session(session)
-        .await
-        .map_err(|e| ApiError::internal("storing a session", e))?;
-    let access_token = state.tokens.issue(user.id, session_id)?;
-    let event = AuditEvent::new(
-        AuditKind::Authentication,
-        Actor::User(user.id),
-        "auth.login",
-        &format!("user:{}", user.id),
-        Outcome::Success,
+    let tokens = crate::identity::sessions::open_session(
+        &state,
+        user.id,
+        request.device_fingerprint,
+        client,
+        vec!["pwd".to_owned()],
+        request_id,
     )
-    .request_id(request_id)
-    .details(serde_json::json!({ "session_id": session_id.to_string() }));
-    record(&state, event).await?;
-
-    tracing::info!(user_id = %user.id, %session_id, "logged in");
-    Ok(Json(TokenResponse {
-        access_token: access_token.expose_secret().to_owned(),
-        token_type: "Bearer".to_owned(),
-        expires_in: ACCESS_TOKEN_SECONDS,
-        refresh_token: refresh.token.expose_secret().to_owned(),
-    }))
+    .await?;
+    Ok(Json(tokens))
 }
 
 #[utoipa::path(
@@ -238,7 +185,7 @@ pub async fn me(
 }
 
 /// Returns the request id that the request-id middleware set, if any.
-fn request_id(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
     headers
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
@@ -246,7 +193,7 @@ fn request_id(headers: &HeaderMap) -> Option<&str> {
 
 /// Names an account by the first 8 bytes of its email blind index, so the
 /// audit trail can relate attempts on one address without storing it.
-fn email_resource(state: &AppState, email: &str) -> Result<String, ApiError> {
+pub(crate) fn email_resource(state: &AppState, email: &str) -> Result<String, ApiError> {
     let index = state
         .users
         .email_index(email)
@@ -257,7 +204,7 @@ fn email_resource(state: &AppState, email: &str) -> Result<String, ApiError> {
 
 /// Records an audit event. A request whose event cannot be recorded fails,
 /// so no authentication goes unaudited.
-async fn record(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
+pub(crate) async fn record(state: &AppState, event: AuditEvent) -> Result<(), ApiError> {
     state
         .audit
         .record(event)

@@ -30,6 +30,18 @@ macro_rules! backend_suite {
                 cli_exports_since_time,
                 reopen_keeps_data_and_schema,
                 server_audits_authentication,
+                session_limit_evicts_oldest,
+                session_rows_round_trip,
+                refresh_rotation_replaces_token,
+                reused_refresh_revokes_family,
+                parallel_refreshes_rotate_once,
+                refresh_checks_device_and_expiry,
+                revoke_sessions_keeps_current,
+                system_roles_round_trip,
+                password_history_keeps_newest,
+                stale_password_change_is_rejected,
+                parallel_login_failures_all_count,
+                login_lock_and_window,
             );
         }
     };

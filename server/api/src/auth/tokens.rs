@@ -1,7 +1,11 @@
 //! Access tokens (EdDSA JWTs, 15 minutes) and opaque refresh tokens.
 //!
-//! Verification accepts only EdDSA and checks `iss`, `aud`, `exp` and `nbf`.
+//! Verification accepts only EdDSA and checks `kid`, `iss`, `aud`, `exp` and
+//! `nbf`. Signing keys rotate through the key provider; a retired key stays
+//! published at the JWKS endpoint until the tokens it signed have expired.
 //! Refresh tokens are 256 random bits; only their SHA-256 is stored.
+
+use std::sync::RwLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
@@ -15,18 +19,23 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::keys::DataKey;
+use crate::keys::{DataKey, KeyProvider, KeyPurpose};
 
 pub const ACCESS_TOKEN_SECONDS: u64 = 15 * 60;
 pub const ISSUER: &str = "sharepay";
 pub const AUDIENCE: &str = "sharepay-api";
 
-/// Claims of an access token.
+/// Claims of an access token. Every field is required when verifying.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub sub: String,
     /// Session id, so a revoked session's tokens can be refused.
     pub sid: String,
+    /// System roles of the user when the token was issued, such as `admin`.
+    pub roles: Vec<String>,
+    /// Authentication methods of the session (RFC 8176 values: `pwd`, `otp`,
+    /// `hwk`, ...).
+    pub amr: Vec<String>,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -34,56 +43,215 @@ pub struct AccessClaims {
     pub exp: i64,
 }
 
-pub struct TokenSigner {
+/// How long after its retirement a signing key is still published and
+/// accepted: the token lifetime plus the verification leeway.
+const RETIRED_KEY_SECONDS: i64 = ACCESS_TOKEN_SECONDS as i64 + LEEWAY_SECONDS as i64;
+const LEEWAY_SECONDS: u64 = 30;
+
+/// One Ed25519 key: the private half only for the current key.
+struct JwtKey {
+    kid: String,
+    public: Vec<u8>,
+    decoding_key: DecodingKey,
+    /// When the key stopped signing; `None` for the current key.
+    retired_at: Option<OffsetDateTime>,
+}
+
+struct KeySet {
     kid: String,
     encoding_key: EncodingKey,
-    decoding_key: DecodingKey,
+    keys: Vec<JwtKey>,
+}
+
+/// Signs access tokens with the current Ed25519 key and verifies them with
+/// any published key, chosen by the token's `kid`.
+pub struct TokenSigner {
+    keys: RwLock<KeySet>,
+}
+
+fn load_key(key: &DataKey) -> Result<(EncodingKey, JwtKey), ApiError> {
+    let pair = Ed25519KeyPair::from_pkcs8(key.expose())
+        .map_err(|e| ApiError::internal("loading the JWT signing key", e))?;
+    let public = pair.public_key().as_ref().to_vec();
+    let fingerprint = digest::digest(&digest::SHA256, &public);
+    let kid = BASE64URL.encode(&fingerprint.as_ref()[..12]);
+    Ok((
+        EncodingKey::from_ed_der(key.expose()),
+        JwtKey {
+            kid,
+            decoding_key: DecodingKey::from_ed_der(&public),
+            public,
+            retired_at: None,
+        },
+    ))
 }
 
 impl TokenSigner {
-    /// Builds the signer from the PKCS#8 Ed25519 key in `key`.
+    /// Builds the signer from the PKCS#8 Ed25519 key in `key` alone.
     pub fn new(key: &DataKey) -> Result<Self, ApiError> {
-        let pair = Ed25519KeyPair::from_pkcs8(key.expose())
-            .map_err(|e| ApiError::internal("loading the JWT signing key", e))?;
-        let public = pair.public_key().as_ref();
-        let fingerprint = digest::digest(&digest::SHA256, public);
+        let (encoding_key, current) = load_key(key)?;
         Ok(Self {
-            kid: BASE64URL.encode(&fingerprint.as_ref()[..12]),
-            encoding_key: EncodingKey::from_ed_der(key.expose()),
-            decoding_key: DecodingKey::from_ed_der(public),
+            keys: RwLock::new(KeySet {
+                kid: current.kid.clone(),
+                encoding_key,
+                keys: vec![current],
+            }),
         })
     }
 
-    /// Signs an access token for `user_id` in session `session_id`.
+    /// Builds the signer from the provider's current JWT key, and also
+    /// accepts the previous version: it may have signed tokens that are
+    /// still valid when the server restarts soon after a rotation.
+    pub fn from_provider(provider: &dyn KeyProvider) -> Result<Self, ApiError> {
+        let current = provider
+            .current(KeyPurpose::JwtSigning)
+            .map_err(|e| ApiError::internal("loading the JWT signing key", e))?;
+        let signer = Self::new(&current)?;
+        if current.version > 1 {
+            let previous = provider
+                .get(KeyPurpose::JwtSigning, current.version - 1)
+                .map_err(|e| ApiError::internal("loading the previous JWT signing key", e))?;
+            let (_, mut retired) = load_key(&previous)?;
+            retired.retired_at = Some(OffsetDateTime::now_utc());
+            signer.write().keys.push(retired);
+        }
+        Ok(signer)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
+        self.keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, KeySet> {
+        self.keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a new JWT key version to `provider` and signs with it from now
+    /// on. The old key stays published until the tokens it signed expire;
+    /// keys retired longer ago are dropped.
+    pub fn rotate(&self, provider: &dyn KeyProvider) -> Result<String, ApiError> {
+        let version = provider
+            .rotate(KeyPurpose::JwtSigning)
+            .map_err(|e| ApiError::internal("rotating the JWT signing key", e))?;
+        let key = provider
+            .get(KeyPurpose::JwtSigning, version)
+            .map_err(|e| ApiError::internal("loading the new JWT signing key", e))?;
+        let (encoding_key, current) = load_key(&key)?;
+        let now = OffsetDateTime::now_utc();
+        let kid = current.kid.clone();
+
+        let mut set = self.write();
+        for key in &mut set.keys {
+            key.retired_at.get_or_insert(now);
+        }
+        set.keys.retain(|key| {
+            key.retired_at
+                .is_none_or(|retired| (now - retired).whole_seconds() < RETIRED_KEY_SECONDS)
+        });
+        set.keys.insert(0, current);
+        set.kid = kid.clone();
+        set.encoding_key = encoding_key;
+        Ok(kid)
+    }
+
+    /// Returns the `kid` of the key that signs new tokens.
+    pub fn current_kid(&self) -> String {
+        self.read().kid.clone()
+    }
+
+    /// Returns the published keys as an RFC 7517 JWK set (RFC 8037 OKP
+    /// keys), current key first.
+    pub fn jwks(&self) -> serde_json::Value {
+        let now = OffsetDateTime::now_utc();
+        let set = self.read();
+        let keys: Vec<serde_json::Value> = set
+            .keys
+            .iter()
+            .filter(|key| is_published(key, now))
+            .map(|key| {
+                serde_json::json!({
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": BASE64URL.encode(&key.public),
+                    "kid": key.kid,
+                    "alg": "EdDSA",
+                    "use": "sig",
+                })
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// Signs an access token for `user_id` in session `session_id` with no
+    /// roles and the password as the only authentication method.
     pub fn issue(&self, user_id: Uuid, session_id: Uuid) -> Result<SecretString, ApiError> {
+        self.issue_with(user_id, session_id, Vec::new(), vec!["pwd".to_owned()])
+    }
+
+    /// Signs an access token carrying `roles` and `amr`.
+    pub fn issue_with(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        roles: Vec<String>,
+        amr: Vec<String>,
+    ) -> Result<SecretString, ApiError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = AccessClaims {
             sub: user_id.to_string(),
             sid: session_id.to_string(),
+            roles,
+            amr,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             iat: now,
             nbf: now,
             exp: now + ACCESS_TOKEN_SECONDS as i64,
         };
+        let set = self.read();
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.encoding_key)
+        header.kid = Some(set.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &set.encoding_key)
             .map(SecretString::from)
             .map_err(|e| ApiError::internal("signing an access token", e))
     }
 
-    /// Verifies signature, algorithm, issuer, audience and validity window.
+    /// Verifies the key named by `kid`, the algorithm (EdDSA only), issuer,
+    /// audience and validity window.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, jsonwebtoken::errors::Error> {
+        use jsonwebtoken::errors::ErrorKind;
+
+        let header = jsonwebtoken::decode_header(token)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        let kid = header.kid.ok_or(ErrorKind::InvalidToken)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
-        jsonwebtoken::decode::<AccessClaims>(token, &self.decoding_key, &validation)
+        validation.leeway = LEEWAY_SECONDS;
+
+        let now = OffsetDateTime::now_utc();
+        let set = self.read();
+        let key = set
+            .keys
+            .iter()
+            .find(|key| key.kid == kid && is_published(key, now))
+            .ok_or(ErrorKind::InvalidKeyFormat)?;
+        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding_key, &validation)
             .map(|data| data.claims)
     }
+}
+
+fn is_published(key: &JwtKey, now: OffsetDateTime) -> bool {
+    key.retired_at
+        .is_none_or(|retired| (now - retired).whole_seconds() < RETIRED_KEY_SECONDS)
 }
 
 /// A new refresh token and the hash that is stored in its place.
@@ -114,14 +282,64 @@ mod tests {
     use super::*;
     use crate::keys::{KdfParams, KeyProvider, KeyPurpose, LocalKeyring, OperatorSecret};
 
-    fn signer() -> TokenSigner {
-        let dir = tempfile::tempdir().expect("temp dir");
+    fn keyring(dir: &tempfile::TempDir) -> LocalKeyring {
         let secret = OperatorSecret::new("token-test-operator-secret", "test").expect("secret");
         let kdf = KdfParams::with_cost(64, 1).expect("kdf");
-        let keyring =
-            LocalKeyring::create(&dir.path().join("keyring.json"), &secret, kdf).expect("keyring");
-        let key = keyring.current(KeyPurpose::JwtSigning).expect("key");
+        LocalKeyring::create(&dir.path().join("keyring.json"), &secret, kdf).expect("keyring")
+    }
+
+    fn signer() -> TokenSigner {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = keyring(&dir).current(KeyPurpose::JwtSigning).expect("key");
         TokenSigner::new(&key).expect("signer")
+    }
+
+    fn published_kids(signer: &TokenSigner) -> Vec<String> {
+        signer.jwks()["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|key| key["kid"].as_str().expect("kid").to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn rotation_keeps_old_tokens_valid() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keyring = keyring(&dir);
+        let signer = TokenSigner::from_provider(&keyring).expect("signer");
+        let old_kid = signer.current_kid();
+        let old_token = signer.issue(Uuid::now_v7(), Uuid::now_v7()).expect("issue");
+
+        let new_kid = signer.rotate(&keyring).expect("rotate");
+        let new_token = signer.issue(Uuid::now_v7(), Uuid::now_v7()).expect("issue");
+
+        assert_ne!(old_kid, new_kid);
+        assert_eq!(
+            published_kids(&signer),
+            vec![new_kid.clone(), old_kid.clone()]
+        );
+        assert!(signer.verify(old_token.expose_secret()).is_ok());
+        let header = jsonwebtoken::decode_header(new_token.expose_secret()).expect("header");
+        assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
+        let restarted = TokenSigner::from_provider(&keyring).expect("signer after restart");
+        assert_eq!(published_kids(&restarted), vec![new_kid, old_kid]);
+        assert!(restarted.verify(old_token.expose_secret()).is_ok());
+    }
+
+    #[test]
+    fn second_rotation_drops_nothing_still_valid() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keyring = keyring(&dir);
+        let signer = TokenSigner::from_provider(&keyring).expect("signer");
+        let first = signer.issue(Uuid::now_v7(), Uuid::now_v7()).expect("issue");
+
+        signer.rotate(&keyring).expect("rotate");
+        signer.rotate(&keyring).expect("rotate again");
+
+        // The first key retired moments ago, so its tokens still verify.
+        assert_eq!(published_kids(&signer).len(), 3);
+        assert!(signer.verify(first.expose_secret()).is_ok());
     }
 
     #[test]
@@ -153,7 +371,7 @@ mod tests {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let claims = BASE64URL.encode(
             format!(
-                r#"{{"sub":"x","sid":"y","iss":"sharepay","aud":"sharepay-api","iat":{now},"nbf":{now},"exp":{}}}"#,
+                r#"{{"sub":"x","sid":"y","roles":[],"amr":[],"iss":"sharepay","aud":"sharepay-api","iat":{now},"nbf":{now},"exp":{}}}"#,
                 now + 600
             )
             .as_bytes(),

@@ -73,12 +73,16 @@ impl KeyPurpose {
     /// Whether data protected by this key stays usable after a new version
     /// is added. The others need stored data re-keyed first.
     fn supports_rotation(self) -> bool {
-        // TODO: the database key needs `PRAGMA rekey`, the blind index a
-        // recomputation of every index, and the pepper a per-hash key
-        // version; until those exist, rotating them is rejected.
+        // TODO: the database key needs `PRAGMA rekey` and the blind index a
+        // recomputation of every index; until those exist, rotating them is
+        // rejected. Password hashes record their pepper version and are
+        // replaced at the next login.
         matches!(
             self,
-            KeyPurpose::PiiField | KeyPurpose::AuditChain | KeyPurpose::JwtSigning
+            KeyPurpose::PiiField
+                | KeyPurpose::AuditChain
+                | KeyPurpose::JwtSigning
+                | KeyPurpose::PasswordPepper
         )
     }
 }

@@ -10,10 +10,16 @@
 //! The store receives PII only encrypted: [`users::UserDirectory`] encrypts and
 //! indexes before a row reaches a backend.
 
+pub mod credentials;
 pub mod households;
+pub mod identity;
 pub mod postgres;
+mod postgres_credentials;
+mod postgres_identity;
 pub mod readings;
 pub mod sqlcipher;
+mod sqlcipher_credentials;
+mod sqlcipher_identity;
 pub mod users;
 
 use std::sync::Arc;

@@ -34,6 +34,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0002_audit_log.sql"),
     include_str!("migrations/postgres/0003_households.sql"),
     include_str!("migrations/postgres/0004_readings_idempotency.sql"),
+    include_str!("migrations/postgres/0005_identity_sessions.sql"),
+    include_str!("migrations/postgres/0006_passwords_login_throttle.sql"),
 ];
 
 /// Advisory lock ids, arbitrary but fixed, so every instance takes the same.
@@ -84,7 +86,7 @@ impl PostgresStore {
         Ok(store)
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| {
             StoreError::Database(format!(
                 "cannot connect to PostgreSQL: {e}; check database_url and that the server runs"
@@ -161,7 +163,7 @@ fn describe(error: &tokio_postgres::Error) -> String {
     }
 }
 
-fn pg_error(error: tokio_postgres::Error) -> StoreError {
+pub(super) fn pg_error(error: tokio_postgres::Error) -> StoreError {
     StoreError::Database(describe(&error))
 }
 
@@ -287,7 +289,7 @@ async fn append_audit_row(
 }
 
 /// Drops sub-second digits, so both backends store the same instant.
-fn whole_seconds(time: OffsetDateTime) -> OffsetDateTime {
+pub(super) fn whole_seconds(time: OffsetDateTime) -> OffsetDateTime {
     time.replace_nanosecond(0).unwrap_or(time)
 }
 

@@ -31,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0002_audit_log.sql"),
     include_str!("migrations/sqlcipher/0003_households.sql"),
     include_str!("migrations/sqlcipher/0004_readings_idempotency.sql"),
+    include_str!("migrations/sqlcipher/0005_identity_sessions.sql"),
+    include_str!("migrations/sqlcipher/0006_passwords_login_throttle.sql"),
 ];
 
 /// How long a statement waits for another process's lock (for example
@@ -78,7 +80,7 @@ impl SqlCipherStore {
         })
     }
 
-    async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
+    pub(super) async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -154,16 +156,16 @@ fn migrate(connection: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn db_error(error: rusqlite::Error) -> StoreError {
+pub(super) fn db_error(error: rusqlite::Error) -> StoreError {
     StoreError::Database(error.to_string())
 }
 
-fn is_unique_violation(error: &rusqlite::Error) -> bool {
+pub(super) fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, _)
         if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
-fn is_primary_key_violation(error: &rusqlite::Error) -> bool {
+pub(super) fn is_primary_key_violation(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(e, _)
         if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -179,7 +181,7 @@ fn conversion_error(
     )
 }
 
-fn from_unix_seconds(column: usize, seconds: i64) -> rusqlite::Result<OffsetDateTime> {
+pub(super) fn from_unix_seconds(column: usize, seconds: i64) -> rusqlite::Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(seconds).map_err(|e| conversion_error(column, e))
 }
 
@@ -192,7 +194,7 @@ fn from_unix_micros(column: usize, micros: i64) -> rusqlite::Result<OffsetDateTi
         .map_err(|e| conversion_error(column, e))
 }
 
-fn uuid_from_row(column: usize, bytes: Vec<u8>) -> rusqlite::Result<Uuid> {
+pub(super) fn uuid_from_row(column: usize, bytes: Vec<u8>) -> rusqlite::Result<Uuid> {
     Uuid::from_slice(&bytes).map_err(|e| conversion_error(column, e))
 }
 

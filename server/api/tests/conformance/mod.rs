@@ -2,6 +2,12 @@
 //! each backend through the `Store` trait and the services built on it.
 //! `storage_conformance.rs` instantiates it once per backend.
 
+mod credentials;
+mod identity;
+
+pub use credentials::*;
+pub use identity::*;
+
 use std::sync::Arc;
 
 use sharepay_server::audit::{Actor, AuditEvent, AuditKind, ChainSealer, Outcome};
