@@ -22,6 +22,13 @@ pub enum StartupError {
     },
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error(
+        "cannot listen on {address}: {source}; choose another address with --listen, or stop the program that uses it"
+    )]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("TLS setup failed: {0}")]
     Tls(String),
     #[error("opening the database failed: {0}")]

@@ -155,7 +155,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
 
     let listener = TcpListener::bind(listen)
         .await
-        .map_err(|e| StartupError::Config(format!("cannot listen on {listen}: {e}")))?;
+        .map_err(|source| StartupError::Listen {
+            address: listen,
+            source,
+        })?;
     let local_addr = listener
         .local_addr()
         .map_err(|e| StartupError::Config(format!("cannot read the bound address: {e}")))?;

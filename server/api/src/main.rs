@@ -182,10 +182,19 @@ fn print_startup_lines(lines: &[String]) {
 }
 
 async fn serve(config: ServerConfig) -> ExitCode {
-    let server = match start(config).await {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("sharepay-server: {e}");
+    // Listen from the start, so Ctrl-C during a slow start-up (key
+    // derivation, migrations) stops the server instead of being lost.
+    let mut signal = tokio::spawn(wait_for_signal());
+    let server = tokio::select! {
+        started = start(config) => match started {
+            Ok(server) => server,
+            Err(e) => {
+                eprintln!("sharepay-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ = &mut signal => {
+            eprintln!("sharepay-server: stopped by a signal during start-up");
             return ExitCode::FAILURE;
         }
     };
@@ -206,7 +215,7 @@ async fn serve(config: ServerConfig) -> ExitCode {
 
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        let _ = signal.await;
         tracing::info!("received a shutdown signal");
         let _ = shutdown.send(true);
     });

@@ -275,3 +275,50 @@ fn restart_keeps_serving_same_data() {
         "a killed server must start again"
     );
 }
+
+#[test]
+fn interrupt_during_start_stops_server() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let mut child = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if child.try_wait().expect("poll the server").is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server kept running after SIGINT during start-up");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn port_in_use_names_the_fix() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let address = taken.local_addr().expect("address").to_string();
+
+    let output = server_command(cwd.path(), &[("SHAREPAY_LISTEN", &address)])
+        .output()
+        .expect("run");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("choose another address with --listen"),
+        "{stderr}"
+    );
+}
