@@ -291,38 +291,9 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ClientError> {
 /// key matched the check file. If it did, an unreadable file is damaged,
 /// otherwise the key is taken to be wrong.
 fn open_with_key(path: &Path, key: &[u8], key_checked: bool) -> Result<Connection, ClientError> {
-    let mut hex = Zeroizing::new(String::with_capacity(64));
-    for byte in key {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    // SQLCipher logs decryption failures to stderr by default; a wrong key
-    // is reported through the returned error instead.
-    let pragma = Zeroizing::new(format!(
-        "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\";",
-        hex.as_str()
-    ));
-    // NOTE: opening and keying connections on several threads at once
-    // sometimes fails inside SQLCipher ("An error occurred with PRAGMA
-    // key"). It was seen with the SQLCipher 4 bundled in libsqlite3-sys 0.40
-    // when tests open many stores in parallel. Opening is rare, so it is
-    // serialized within the process, but other SQLCipher users in the same
-    // process (such as an in-process server) are not covered.
-    static OPENING: Mutex<()> = Mutex::new(());
-    let (connection, readable) = {
-        let _opening = OPENING
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let connection = Connection::open(path)?;
-        connection.execute_batch(&pragma)?;
-        // SQLCipher checks the key only when it first reads a page.
-        let readable = connection.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
-            row.get::<_, i64>(0)
-        });
-        (connection, readable)
-    };
-    match readable {
-        Ok(_) => {}
-        Err(rusqlite::Error::SqliteFailure(e, _))
+    let connection = match sharepay_sqlcipher::open_keyed(path, key) {
+        Ok(connection) => connection,
+        Err(sharepay_sqlcipher::OpenError::Unreadable(rusqlite::Error::SqliteFailure(e, _)))
             if e.code == rusqlite::ErrorCode::NotADatabase && key_checked =>
         {
             return Err(ClientError::StoreCorrupted(format!(
@@ -331,13 +302,18 @@ fn open_with_key(path: &Path, key: &[u8], key_checked: bool) -> Result<Connectio
                 path.display()
             )));
         }
-        Err(rusqlite::Error::SqliteFailure(e, _))
+        Err(sharepay_sqlcipher::OpenError::Unreadable(rusqlite::Error::SqliteFailure(e, _)))
             if e.code == rusqlite::ErrorCode::NotADatabase =>
         {
             return Err(ClientError::WrongKey);
         }
-        Err(e) => return Err(e.into()),
-    }
+        Err(
+            sharepay_sqlcipher::OpenError::Unreadable(e) | sharepay_sqlcipher::OpenError::Open(e),
+        ) => return Err(e.into()),
+        Err(e @ sharepay_sqlcipher::OpenError::KeyLength(_)) => {
+            return Err(ClientError::Storage(e.to_string()));
+        }
+    };
     // Deleted rows (such as a wiped refresh token) are overwritten, not only
     // unlinked.
     connection.execute_batch("PRAGMA secure_delete = ON;")?;

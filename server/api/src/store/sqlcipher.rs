@@ -14,7 +14,6 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 use super::{
     AuditQuery, AuditRow, AuditSealer, SessionRecord, Store, StoreError, UserRow,
@@ -57,19 +56,13 @@ impl SqlCipherStore {
     /// Opens or creates the database at `path` with a 32-byte raw key and
     /// applies pending migrations.
     pub fn open(path: &Path, key: &[u8]) -> Result<Self, StoreError> {
-        let connection = Connection::open(path).map_err(db_error)?;
-        apply_raw_key(&connection, key)?;
-        // The first read is where SQLCipher finds out whether the key fits.
-        connection
-            .query_row("SELECT count(*) FROM sqlite_master", [], |row| {
-                row.get::<_, i64>(0)
-            })
-            .map_err(|_| {
-                StoreError::Database(format!(
-                    "{} cannot be decrypted with the configured key, or is not a SharePay database",
-                    path.display()
-                ))
-            })?;
+        let connection = sharepay_sqlcipher::open_keyed(path, key).map_err(|e| match e {
+            sharepay_sqlcipher::OpenError::Unreadable(_) => StoreError::Database(format!(
+                "{} cannot be decrypted with the configured key, or is not a SharePay database",
+                path.display()
+            )),
+            other => StoreError::Database(other.to_string()),
+        })?;
         connection
             .execute_batch("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;")
             .map_err(db_error)?;
@@ -95,28 +88,6 @@ impl SqlCipherStore {
         .await
         .map_err(|e| StoreError::Database(format!("the database task failed: {e}")))?
     }
-}
-
-fn apply_raw_key(connection: &Connection, key: &[u8]) -> Result<(), StoreError> {
-    if key.len() != 32 {
-        return Err(StoreError::Database(format!(
-            "the database key must be 32 bytes, not {}",
-            key.len()
-        )));
-    }
-    let mut hex = Zeroizing::new(String::with_capacity(64));
-    for byte in key {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    // A raw key skips SQLCipher's own PBKDF2, which a random key does not need.
-    // SQLCipher logs decryption failures to stderr by default; a wrong key
-    // is reported through the returned error instead. PRAGMA key cannot take
-    // a bound parameter; the text is hex of our own key, never request data.
-    let pragma = Zeroizing::new(format!(
-        "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\";",
-        hex.as_str()
-    ));
-    connection.execute_batch(&pragma).map_err(db_error)
 }
 
 fn migrate(connection: &Connection) -> Result<(), StoreError> {

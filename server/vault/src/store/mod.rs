@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
-use zeroize::Zeroizing;
 
 const MIGRATIONS: &[&str] = &[r"
 CREATE TABLE cards (
@@ -116,26 +115,13 @@ impl VaultStore {
     /// Opens or creates the database at `path` with a 32-byte raw key and
     /// applies pending migrations.
     pub fn open(path: &Path, key: &[u8]) -> Result<Self, StoreError> {
-        // NOTE: keying connections from several threads at once made
-        // SQLCipher (bundled, on Debian's OpenSSL 3) fail `PRAGMA key` now and
-        // then in parallel tests, so opening is serialized process-wide.
-        static OPEN_LOCK: Mutex<()> = Mutex::new(());
-        let _open_guard = OPEN_LOCK
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let connection = Connection::open(path).map_err(db_error)?;
-        apply_raw_key(&connection, key)?;
-        // SQLCipher notices a wrong key only at the first read.
-        connection
-            .query_row("SELECT count(*) FROM sqlite_master", [], |row| {
-                row.get::<_, i64>(0)
-            })
-            .map_err(|_| {
-                StoreError::Database(format!(
-                    "{} cannot be decrypted with the vault key, or is not a vault database",
-                    path.display()
-                ))
-            })?;
+        let connection = sharepay_sqlcipher::open_keyed(path, key).map_err(|e| match e {
+            sharepay_sqlcipher::OpenError::Unreadable(_) => StoreError::Database(format!(
+                "{} cannot be decrypted with the vault key, or is not a vault database",
+                path.display()
+            )),
+            other => StoreError::Database(other.to_string()),
+        })?;
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 5000;",
@@ -351,25 +337,6 @@ impl VaultStore {
         })
         .await
     }
-}
-
-fn apply_raw_key(connection: &Connection, key: &[u8]) -> Result<(), StoreError> {
-    if key.len() != 32 {
-        return Err(StoreError::Database(format!(
-            "the vault database key must be 32 bytes, not {}",
-            key.len()
-        )));
-    }
-    let mut hex = Zeroizing::new(String::with_capacity(64));
-    for byte in key {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    // A raw key skips SQLCipher's PBKDF2, which a random key does not need.
-    let pragma = Zeroizing::new(format!(
-        "PRAGMA cipher_log_level = NONE; PRAGMA key = \"x'{}'\";",
-        hex.as_str()
-    ));
-    connection.execute_batch(&pragma).map_err(db_error)
 }
 
 fn migrate(connection: &Connection) -> Result<(), StoreError> {
