@@ -106,9 +106,11 @@ pub async fn run() -> anyhow::Result<()> {
         "{} register readings of meter demo-home queued, the last at {last} kWh",
         queued.len()
     ));
-    // NOTE: the server has no readings endpoint yet, so the demo queues the
-    // readings without syncing them.
-    detail("each has a UUIDv7 idempotency key and waits for the readings endpoint");
+    // NOTE: the demo creates no household or meter on the server yet, so the
+    // readings stay queued instead of being synced.
+    detail(
+        "each has a UUIDv7 idempotency key and stays queued: this demo creates no server meter yet",
+    );
 
     server.shutdown().await;
     step("Demo finished: every step succeeded");

@@ -24,7 +24,7 @@ pub const KEY_LENGTH: usize = 32;
 
 static KEYING: Mutex<()> = Mutex::new(());
 
-/// Why [`open_keyed`] failed.
+/// Failure of [`open_keyed`].
 #[derive(Debug)]
 pub enum OpenError {
     /// The key is not [`KEY_LENGTH`] bytes long.

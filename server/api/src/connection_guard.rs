@@ -3,7 +3,7 @@
 //! may stay silent.
 //!
 //! Without them a client that completes TLS handshakes and then sends
-//! nothing holds file descriptors until the process runs out, because
+//! nothing keeps file descriptors open until the process runs out, because
 //! hyper's header read timeout only starts at the first byte of a request.
 
 use std::collections::HashMap;
@@ -35,7 +35,7 @@ struct OpenConnections {
     per_address: HashMap<IpAddr, usize>,
 }
 
-/// Why a new connection was closed at once.
+/// Reason a new connection was closed at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionRejected {
     ServerFull,
@@ -52,7 +52,7 @@ impl ConnectionTracker {
     }
 
     /// Counts a new connection from `peer`, or rejects it when the server or
-    /// that address already holds its maximum. The count drops with the
+    /// that address already has its maximum open. The count drops with the
     /// returned permit.
     pub fn try_open(
         self: &Arc<Self>,

@@ -103,7 +103,7 @@ impl TlsMaterial {
     }
 }
 
-/// The ring crypto provider restricted to the TLS 1.3 suites, all of which
+/// Returns the ring crypto provider restricted to the TLS 1.3 suites, all of which
 /// are AEAD (AES-GCM and ChaCha20-Poly1305) with ephemeral key exchange.
 pub fn tls13_provider() -> rustls::crypto::CryptoProvider {
     let mut provider = ring_provider::default_provider();

@@ -8,12 +8,12 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::ApiError;
 
-/// Longest email address SMTP can carry (RFC 5321, 254 octets).
+/// Maximum length of an email address SMTP can carry (RFC 5321, 254 octets).
 const MAX_EMAIL_LENGTH: usize = 254;
 /// Maximum length of a device fingerprint, in characters.
 const MAX_FINGERPRINT_LENGTH: usize = 256;
 
-/// Longest local part (before the `@`) SMTP allows (RFC 5321, 64 octets).
+/// Maximum length of the local part (before the `@`) in SMTP (RFC 5321, 64 octets).
 const MAX_LOCAL_PART_LENGTH: usize = 64;
 
 /// Returns the email in the one form the server stores and looks up:
