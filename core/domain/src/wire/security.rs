@@ -18,3 +18,22 @@ pub struct PinFailureReport {
     /// leaf first.
     pub presented_spki_sha256: Vec<String>,
 }
+
+/// Body of `POST /v1/security/pin-failures`: the reports a phone has
+/// queued since its last good connection, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinFailureBatch {
+    pub reports: Vec<PinFailureReport>,
+}
+
+/// Most reports one batch may carry; a phone sends older ones in later batches.
+pub const MAX_PIN_FAILURE_REPORTS_PER_BATCH: usize = 50;
+
+/// Answer to a pin failure batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinFailureBatchResponse {
+    /// How many reports were recorded.
+    pub accepted: u32,
+}
