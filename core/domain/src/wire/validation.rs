@@ -70,9 +70,44 @@ impl FieldErrors {
     }
 }
 
+/// Whether a `Content-Type` value is `application/json`, with at most a
+/// UTF-8 charset parameter. Types that only start the same way, such as
+/// `application/jsonp`, are not JSON.
+pub fn is_json_media_type(value: &str) -> bool {
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        && parts.all(|parameter| {
+            let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+            name.trim().eq_ignore_ascii_case("charset")
+                && value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_json_media_types_count_as_json() {
+        for value in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ] {
+            assert!(is_json_media_type(value), "{value}");
+        }
+        for value in [
+            "application/jsonp",
+            "application/json-patch+json",
+            "application/json; charset=latin1",
+            "text/plain",
+            "",
+        ] {
+            assert!(!is_json_media_type(value), "{value}");
+        }
+    }
 
     #[test]
     fn errors_are_collected_in_order() {
