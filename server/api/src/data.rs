@@ -9,7 +9,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::audit::Audit;
+use crate::audit::{AUDIT_ANCHOR_FILE, Audit};
 use crate::config::ServerConfig;
 use crate::error::StartupError;
 use crate::keys::{KeyProvider, KeyPurpose, LocalKeyring, resolve_operator_secret};
@@ -95,7 +95,10 @@ impl DataLayer {
         let (store, identity) = open_store(config, &data_dir, keys.as_ref(), mode).await?;
         Ok(Self {
             users: Arc::new(UserDirectory::new(Arc::clone(&store), Arc::clone(&keys))),
-            audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&keys))),
+            audit: Arc::new(
+                Audit::new(Arc::clone(&store), Arc::clone(&keys))
+                    .with_anchor(data_dir.join(AUDIT_ANCHOR_FILE)),
+            ),
             data_dir,
             keys,
             store,
