@@ -3,8 +3,9 @@
 //!
 //! The file only moves forward within one process, and it is replaced
 //! atomically (written to a temporary file, then renamed), so a process
-//! that dies while writing leaves either the old anchor or the new one. Any anchor names a real
-//! entry, so it is a lower bound on how far the chain must reach.
+//! that dies while writing leaves either the old anchor or the new one.
+//! Any anchor names a real entry, so it is a lower bound on how far the
+//! chain must reach.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
