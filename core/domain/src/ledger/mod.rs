@@ -25,21 +25,28 @@
 mod account;
 mod balance;
 mod position;
+mod reconcile;
 mod rules;
+mod statement;
 mod transaction;
 
 pub use account::{AccountKey, LedgerAccount};
 pub use balance::{Balances, TrialBalance};
 pub use position::{ChargePosition, ChargeStatus, PaymentPosition};
+pub use reconcile::{ChargeRecord, Discrepancy, ReconciliationReport, reconcile};
 pub use rules::{
     ChargeFacts, PaymentAttempt, PaymentOutcome, RefundRequest, post_charge_created,
     post_charge_reduction, post_payment, post_refund, post_settlement,
+};
+pub use statement::{
+    Statement, StatementLine, StatementLineKind, StatementPeriod, StatementTotals, build_statement,
 };
 pub use transaction::{LedgerTransaction, Posting, RefundEffect, Side, TransactionKind};
 
 use thiserror::Error;
 
 use crate::ids::{HouseholdId, ResourceId};
+use crate::meter::Timestamp;
 use crate::money::{Money, MoneyError};
 
 /// Error from building, loading or posting ledger transactions.
@@ -162,6 +169,12 @@ pub enum LedgerError {
          the primary payer: pay out at most that amount"
     )]
     SettlementExceedsCollected { amount: Money, available: Money },
+
+    #[error(
+        "the statement period starts at {} and ends at {} (Unix seconds): the start must be \
+         before the end", start.0, end.0
+    )]
+    InvalidPeriod { start: Timestamp, end: Timestamp },
 
     #[error(transparent)]
     Money(#[from] MoneyError),

@@ -73,10 +73,13 @@ impl ChargePosition {
     /// caller may pass a whole household's ledger. A transaction of this
     /// charge in another household or currency is an error, because it
     /// means the stored ledger is corrupt.
-    pub fn from_history(
+    pub fn from_history<'a, I>(
         charge: &ChargeFacts,
-        history: &[LedgerTransaction],
-    ) -> Result<ChargePosition, LedgerError> {
+        history: I,
+    ) -> Result<ChargePosition, LedgerError>
+    where
+        I: IntoIterator<Item = &'a LedgerTransaction>,
+    {
         let zero = Money::zero(charge.amount.currency());
         let mut position = ChargePosition {
             charge: charge.charge,
