@@ -13,8 +13,8 @@ use sharepay_domain::ids::{HouseholdId, ResourceId, UserId};
 use sharepay_domain::ledger::{
     Balances, ChargeFacts, ChargePosition, ChargeRecord, ChargeStatus, LedgerAccount, LedgerError,
     LedgerTransaction, PaymentAttempt, PaymentOutcome, RefundEffect, RefundRequest, Side,
-    StatementPeriod, build_statement, post_charge_created, post_charge_reduction, post_payment,
-    post_refund, post_settlement, reconcile,
+    StatementPeriod, build_primary_payer_statement, build_statement, post_charge_created,
+    post_charge_reduction, post_payment, post_refund, post_settlement, reconcile,
 };
 use sharepay_domain::meter::Timestamp;
 use sharepay_domain::money::{Currency, Money};
@@ -495,14 +495,25 @@ fn check_statements(model: &Model) -> Result<(), TestCaseError> {
             let lines: i64 = statement.lines.iter().map(|line| line.amount.minor()).sum();
             prop_assert_eq!(statement.opening_balance.minor() + lines, owed);
             let totals = statement.totals;
-            let by_kind = totals.charges.minor() + totals.refunds.minor()
-                - totals.reductions.minor()
-                - totals.payments.minor()
-                + totals.adjustments.minor();
-            prop_assert_eq!(statement.opening_balance.minor() + by_kind, owed);
+            let net = totals
+                .net()
+                .map_err(|error| TestCaseError::fail(error.to_string()))?;
+            prop_assert_eq!(statement.opening_balance.minor() + net.minor(), owed);
             prop_assert_eq!(totals.adjustments.minor(), 0);
         }
     }
+
+    let statement = build_primary_payer_statement(
+        HOUSEHOLD,
+        PAYER,
+        model.currency,
+        period,
+        &model.transactions,
+    )
+    .map_err(|error| TestCaseError::fail(error.to_string()))?;
+    prop_assert_eq!(statement.closing_balance.minor(), -model.owed_to_payer());
+    prop_assert_eq!(statement.totals.payouts.minor(), model.settled);
+    prop_assert_eq!(statement.totals.adjustments.minor(), 0);
     Ok(())
 }
 

@@ -2,10 +2,11 @@
 
 mod ledger_support;
 
-use ledger_support::{ALICE, AT, BOB, Book, HOUSEHOLD, charge, eur, id};
+use ledger_support::{ALICE, AT, BOB, Book, HOUSEHOLD, PAYER, charge, eur, id, settlement};
 use sharepay_domain::ledger::{
     LedgerAccount, LedgerError, LedgerTransaction, PaymentOutcome, Posting, RefundEffect,
-    StatementLineKind, StatementPeriod, TransactionKind, build_statement,
+    StatementLineKind, StatementPeriod, TransactionKind, build_primary_payer_statement,
+    build_statement, post_settlement,
 };
 use sharepay_domain::meter::Timestamp;
 use sharepay_domain::money::{Currency, Money};
@@ -63,6 +64,11 @@ fn whole_history_statement_is_settled() {
     .expect("statement");
 
     assert_eq!(statement.opening_balance, eur(0));
+    assert_eq!(statement.member, ALICE);
+    assert_eq!(
+        statement.account,
+        LedgerAccount::ParticipantReceivable { participant: ALICE }
+    );
     let kinds: Vec<_> = statement.lines.iter().map(|line| line.kind).collect();
     assert_eq!(
         kinds,
@@ -90,10 +96,12 @@ fn whole_history_statement_is_settled() {
     assert_eq!(statement.lines[0].charge, Some(id(1)));
 
     assert_eq!(statement.totals.charges, eur(6_500));
-    assert_eq!(statement.totals.payments, eur(6_500));
+    assert_eq!(statement.totals.payments, eur(-6_500));
     assert_eq!(statement.totals.refunds, eur(500));
-    assert_eq!(statement.totals.reductions, eur(500));
+    assert_eq!(statement.totals.reductions, eur(-500));
+    assert_eq!(statement.totals.payouts, eur(0));
     assert_eq!(statement.totals.adjustments, eur(0));
+    assert_eq!(statement.totals.net(), Ok(eur(0)));
     assert_eq!(statement.closing_balance, eur(0));
     assert!(statement.settled);
 }
@@ -112,7 +120,7 @@ fn later_period_starts_from_opening_balance() {
     .expect("statement");
     assert_eq!(statement.opening_balance, eur(6_500));
     assert_eq!(statement.lines.len(), 2);
-    assert_eq!(statement.totals.payments, eur(6_500));
+    assert_eq!(statement.totals.payments, eur(-6_500));
     assert_eq!(statement.closing_balance, eur(0));
     assert!(statement.settled);
 }
@@ -215,4 +223,54 @@ fn unexpected_side_becomes_adjustment() {
     assert_eq!(statement.lines[0].kind, StatementLineKind::Adjustment);
     assert_eq!(statement.totals.adjustments, eur(100));
     assert_eq!(statement.closing_balance, eur(100));
+}
+
+#[test]
+fn primary_payer_statement_shows_what_is_owed() {
+    let mut book = month_of_activity();
+    book.now = Timestamp(AT.0 + 5 * DAY);
+    let payout = post_settlement(
+        id(500),
+        book.now,
+        HOUSEHOLD,
+        PAYER,
+        id(501),
+        eur(5_000),
+        &book.balances(),
+    )
+    .expect("payout");
+    book.transactions.push(payout);
+
+    let statement = build_primary_payer_statement(
+        HOUSEHOLD,
+        PAYER,
+        eur_currency(),
+        period(AT.0, AT.0 + 30 * DAY),
+        &book.transactions,
+    )
+    .expect("statement");
+    assert_eq!(statement.member, PAYER);
+    assert_eq!(statement.account, settlement());
+    let kinds: Vec<_> = statement.lines.iter().map(|line| line.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            StatementLineKind::Charge,
+            StatementLineKind::Charge,
+            StatementLineKind::Charge,
+            StatementLineKind::ChargeReduction,
+            StatementLineKind::Payout,
+        ]
+    );
+    // Charged 95.00, reduced by the 5.00 refund, 50.00 paid out.
+    assert_eq!(statement.totals.charges, eur(-9_500));
+    assert_eq!(statement.totals.reductions, eur(500));
+    assert_eq!(statement.totals.payouts, eur(5_000));
+    assert_eq!(statement.closing_balance, eur(-4_000));
+    assert_eq!(
+        statement.closing_balance,
+        book.balances()
+            .balance(HOUSEHOLD, eur_currency(), settlement())
+    );
+    assert!(!statement.settled);
 }

@@ -39,7 +39,8 @@ pub use rules::{
     post_charge_reduction, post_payment, post_refund, post_settlement,
 };
 pub use statement::{
-    Statement, StatementLine, StatementLineKind, StatementPeriod, StatementTotals, build_statement,
+    Statement, StatementLine, StatementLineKind, StatementPeriod, StatementTotals,
+    build_primary_payer_statement, build_statement,
 };
 pub use transaction::{LedgerTransaction, Posting, RefundEffect, Side, TransactionKind};
 
@@ -54,6 +55,9 @@ use crate::money::{Money, MoneyError};
 pub enum LedgerError {
     #[error("invalid ledger account code {code:?}: {reason}")]
     InvalidAccountCode { code: String, reason: &'static str },
+
+    #[error("invalid posting side {code:?}: use \"debit\" or \"credit\"")]
+    InvalidSideCode { code: String },
 
     #[error(
         "ledger transaction {transaction} has no {} posting: a transaction needs at least \

@@ -1,5 +1,11 @@
-//! A participant's statement for a period, read from their receivable
-//! account: opening balance, one line per posting, closing balance.
+//! A member's statement for a period, read from one of their accounts:
+//! opening balance, one line per posting, closing balance.
+//!
+//! A participant's statement reads their receivable account and a primary
+//! payer's reads their settlement account. Both use the ledger's sign, so a
+//! positive amount means the member owes the household more, and a
+//! negative balance on a primary payer's statement is what the household
+//! still owes them.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,16 +21,16 @@ pub struct StatementPeriod {
     pub end: Timestamp,
 }
 
-/// One participant's account in one household and currency over a period.
+/// One member's account in one household and currency over a period.
 ///
-/// Amounts are from the participant's side: positive means they owe more.
-/// `closing_balance` equals `opening_balance` plus every line. It also
-/// equals the opening balance plus `totals.charges`, `totals.refunds` and
-/// `totals.adjustments`, minus `totals.reductions` and `totals.payments`.
+/// `closing_balance` equals `opening_balance` plus every line, and also
+/// `opening_balance` plus every field of `totals`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     pub household: HouseholdId,
-    pub participant: UserId,
+    pub member: UserId,
+    /// The member's receivable or settlement account that the lines move.
+    pub account: LedgerAccount,
     pub currency: Currency,
     pub period: StatementPeriod,
     pub opening_balance: Money,
@@ -35,15 +41,15 @@ pub struct Statement {
     pub settled: bool,
 }
 
-/// One posting to the participant's receivable account.
+/// One posting to the statement's account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementLine {
     pub transaction: ResourceId,
     pub posted_at: Timestamp,
     pub kind: StatementLineKind,
-    /// The charge the posting belongs to.
+    /// The charge the posting belongs to, or `None` for a payout.
     pub charge: Option<ResourceId>,
-    /// Positive when the participant owes more after this line.
+    /// Positive when the member owes the household more after this line.
     pub amount: Money,
     /// The balance after this line.
     pub balance: Money,
@@ -57,23 +63,27 @@ pub enum StatementLineKind {
     ChargeReduction,
     Payment,
     Refund,
-    /// A posting whose side does not fit its transaction kind. The posting
-    /// rules never write one, so it points at a hand-made or corrupt entry.
+    /// Collected money paid out to the primary payer.
+    Payout,
+    /// A posting whose side or account does not fit its transaction kind.
+    /// The posting rules never write one, so it points at a hand-made or
+    /// corrupt entry.
     Adjustment,
 }
 
-/// Sums of the statement lines by kind, each as a non-negative magnitude.
+/// Sums of the statement lines by kind, signed like the lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementTotals {
     pub charges: Money,
     pub reductions: Money,
     pub payments: Money,
     pub refunds: Money,
-    /// Net of adjustment lines, positive when they raised the balance.
+    pub payouts: Money,
     pub adjustments: Money,
 }
 
-/// Builds the statement of `participant` for `period` from `transactions`.
+/// Builds the statement of `participant` for `period` from `transactions`,
+/// read from their receivable account.
 ///
 /// Transactions may come in any order and from other households and
 /// currencies, which are skipped. Postings before `period.start` make up
@@ -86,13 +96,53 @@ pub fn build_statement(
     period: StatementPeriod,
     transactions: &[LedgerTransaction],
 ) -> Result<Statement, LedgerError> {
+    let account = LedgerAccount::ParticipantReceivable { participant };
+    build_account_statement(
+        household,
+        participant,
+        account,
+        currency,
+        period,
+        transactions,
+    )
+}
+
+/// Builds the statement of `primary_payer` for `period` from
+/// `transactions`, read from their settlement account: charges they are
+/// owed, reductions, and payouts to them. Input and order are as for
+/// [`build_statement`].
+pub fn build_primary_payer_statement(
+    household: HouseholdId,
+    primary_payer: UserId,
+    currency: Currency,
+    period: StatementPeriod,
+    transactions: &[LedgerTransaction],
+) -> Result<Statement, LedgerError> {
+    let account = LedgerAccount::PrimaryPayerSettlement { primary_payer };
+    build_account_statement(
+        household,
+        primary_payer,
+        account,
+        currency,
+        period,
+        transactions,
+    )
+}
+
+fn build_account_statement(
+    household: HouseholdId,
+    member: UserId,
+    account: LedgerAccount,
+    currency: Currency,
+    period: StatementPeriod,
+    transactions: &[LedgerTransaction],
+) -> Result<Statement, LedgerError> {
     if period.start >= period.end {
         return Err(LedgerError::InvalidPeriod {
             start: period.start,
             end: period.end,
         });
     }
-    let account = LedgerAccount::ParticipantReceivable { participant };
     let mut relevant: Vec<&LedgerTransaction> = transactions
         .iter()
         .filter(|transaction| {
@@ -109,6 +159,7 @@ pub fn build_statement(
         reductions: zero,
         payments: zero,
         refunds: zero,
+        payouts: zero,
         adjustments: zero,
     };
     let mut lines = Vec::new();
@@ -125,8 +176,8 @@ pub fn build_statement(
                 balance = opening_balance;
                 continue;
             }
-            let kind = line_kind(transaction.kind(), posting.side);
-            totals.add(kind, posting.amount, amount)?;
+            let kind = line_kind(account, transaction.kind(), posting.side);
+            totals.add(kind, amount)?;
             balance = balance.checked_add(amount)?;
             lines.push(StatementLine {
                 transaction: transaction.id(),
@@ -141,7 +192,8 @@ pub fn build_statement(
 
     Ok(Statement {
         household,
-        participant,
+        member,
+        account,
         currency,
         period,
         opening_balance,
@@ -152,40 +204,60 @@ pub fn build_statement(
     })
 }
 
-/// Names a receivable posting by the transaction kind and the side that the
-/// posting rules use for it.
-fn line_kind(kind: TransactionKind, side: Side) -> StatementLineKind {
-    match (kind, side) {
-        (TransactionKind::ChargeCreated { .. }, Side::Debit) => StatementLineKind::Charge,
-        (TransactionKind::ChargeReduced { .. }, Side::Credit) => StatementLineKind::ChargeReduction,
-        (TransactionKind::PaymentCaptured { .. }, Side::Credit) => StatementLineKind::Payment,
-        (TransactionKind::PaymentRefunded { .. }, Side::Debit) => StatementLineKind::Refund,
-        // A refund that reduces the charge credits the receivable as well.
-        (TransactionKind::PaymentRefunded { .. }, Side::Credit) => {
-            StatementLineKind::ChargeReduction
-        }
-        _ => StatementLineKind::Adjustment,
+/// Names a posting by its account, transaction kind and side, as the
+/// posting rules write them.
+fn line_kind(account: LedgerAccount, kind: TransactionKind, side: Side) -> StatementLineKind {
+    use StatementLineKind as Line;
+    use TransactionKind as Kind;
+
+    match account {
+        LedgerAccount::ParticipantReceivable { .. } => match (kind, side) {
+            (Kind::ChargeCreated { .. }, Side::Debit) => Line::Charge,
+            (Kind::ChargeReduced { .. }, Side::Credit) => Line::ChargeReduction,
+            (Kind::PaymentCaptured { .. }, Side::Credit) => Line::Payment,
+            (Kind::PaymentRefunded { .. }, Side::Debit) => Line::Refund,
+            // A refund that reduces the charge credits the receivable as well.
+            (Kind::PaymentRefunded { .. }, Side::Credit) => Line::ChargeReduction,
+            _ => Line::Adjustment,
+        },
+        LedgerAccount::PrimaryPayerSettlement { .. } => match (kind, side) {
+            (Kind::ChargeCreated { .. }, Side::Credit) => Line::Charge,
+            (Kind::ChargeReduced { .. } | Kind::PaymentRefunded { .. }, Side::Debit) => {
+                Line::ChargeReduction
+            }
+            (Kind::Settlement { .. }, Side::Debit) => Line::Payout,
+            _ => Line::Adjustment,
+        },
+        LedgerAccount::ProcessorClearing => Line::Adjustment,
     }
 }
 
 impl StatementTotals {
-    fn add(
-        &mut self,
-        kind: StatementLineKind,
-        magnitude: Money,
-        signed: Money,
-    ) -> Result<(), LedgerError> {
+    fn add(&mut self, kind: StatementLineKind, amount: Money) -> Result<(), LedgerError> {
         let total = match kind {
             StatementLineKind::Charge => &mut self.charges,
             StatementLineKind::ChargeReduction => &mut self.reductions,
             StatementLineKind::Payment => &mut self.payments,
             StatementLineKind::Refund => &mut self.refunds,
-            StatementLineKind::Adjustment => {
-                self.adjustments = self.adjustments.checked_add(signed)?;
-                return Ok(());
-            }
+            StatementLineKind::Payout => &mut self.payouts,
+            StatementLineKind::Adjustment => &mut self.adjustments,
         };
-        *total = total.checked_add(magnitude)?;
+        *total = total.checked_add(amount)?;
         Ok(())
+    }
+
+    /// Adds up every total: the closing balance minus the opening balance.
+    pub fn net(&self) -> Result<Money, LedgerError> {
+        let mut net = self.charges;
+        for total in [
+            self.reductions,
+            self.payments,
+            self.refunds,
+            self.payouts,
+            self.adjustments,
+        ] {
+            net = net.checked_add(total)?;
+        }
+        Ok(net)
     }
 }

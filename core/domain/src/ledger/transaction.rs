@@ -27,6 +27,17 @@ impl Side {
             Side::Credit => "credit",
         }
     }
+
+    /// Parses a code written by [`Side::code`].
+    pub fn parse_code(code: &str) -> Result<Side, LedgerError> {
+        match code {
+            "debit" => Ok(Side::Debit),
+            "credit" => Ok(Side::Credit),
+            _ => Err(LedgerError::InvalidSideCode {
+                code: code.to_owned(),
+            }),
+        }
+    }
 }
 
 /// One line of a transaction: an amount debited or credited to an account.
@@ -315,6 +326,19 @@ mod tests {
             TransactionKind::ChargeCreated { charge: CHARGE },
             postings,
         )
+    }
+
+    #[test]
+    fn side_codes_round_trip() {
+        for side in [Side::Debit, Side::Credit] {
+            assert_eq!(Side::parse_code(side.code()), Ok(side));
+        }
+        assert_eq!(
+            Side::parse_code("Debit"),
+            Err(LedgerError::InvalidSideCode {
+                code: "Debit".to_owned()
+            })
+        );
     }
 
     #[test]
