@@ -60,6 +60,12 @@ pub enum LedgerError {
     InvalidSideCode { code: String },
 
     #[error(
+        "invalid charge status {code:?}: use unpaid, partially_paid, paid, partially_refunded, \
+         refunded or cancelled"
+    )]
+    InvalidStatusCode { code: String },
+
+    #[error(
         "ledger transaction {transaction} has no {} posting: a transaction needs at least \
          one debit and one credit", side.code()
     )]

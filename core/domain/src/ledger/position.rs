@@ -64,6 +64,23 @@ impl ChargeStatus {
             ChargeStatus::Cancelled => "cancelled",
         }
     }
+
+    /// Parses a code written by [`ChargeStatus::code`].
+    pub fn parse_code(code: &str) -> Result<ChargeStatus, LedgerError> {
+        let all = [
+            ChargeStatus::Unpaid,
+            ChargeStatus::PartiallyPaid,
+            ChargeStatus::Paid,
+            ChargeStatus::PartiallyRefunded,
+            ChargeStatus::Refunded,
+            ChargeStatus::Cancelled,
+        ];
+        all.into_iter()
+            .find(|status| status.code() == code)
+            .ok_or_else(|| LedgerError::InvalidStatusCode {
+                code: code.to_owned(),
+            })
+    }
 }
 
 impl ChargePosition {
@@ -222,4 +239,32 @@ fn check_same_charge(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_round_trip() {
+        for code in [
+            "unpaid",
+            "partially_paid",
+            "paid",
+            "partially_refunded",
+            "refunded",
+            "cancelled",
+        ] {
+            let status = ChargeStatus::parse_code(code).expect("known code");
+            assert_eq!(status.code(), code);
+            let json = serde_json::to_string(&status).expect("serialize");
+            assert_eq!(json, format!("\"{code}\""));
+        }
+        assert_eq!(
+            ChargeStatus::parse_code("open"),
+            Err(LedgerError::InvalidStatusCode {
+                code: "open".to_owned()
+            })
+        );
+    }
 }

@@ -68,11 +68,14 @@ impl Posting {
 
     /// Returns the amount as a signed balance change: positive for a debit,
     /// negative for a credit.
+    ///
+    /// Exact for every posting inside a [`LedgerTransaction`], whose amounts
+    /// are positive. A free-standing credit of `i64::MIN` saturates to
+    /// `i64::MAX` instead of panicking.
     pub fn signed_minor(&self) -> i64 {
         match self.side {
             Side::Debit => self.amount.minor(),
-            // Cannot overflow: amounts inside a transaction are positive.
-            Side::Credit => -self.amount.minor(),
+            Side::Credit => self.amount.minor().saturating_neg(),
         }
     }
 }
