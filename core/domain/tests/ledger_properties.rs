@@ -254,6 +254,10 @@ impl Model {
             &attempt,
         );
 
+        if declined {
+            prop_assert!(matches!(result, Ok(None)), "a decline gave {:?}", result);
+            return Ok(());
+        }
         if minor > outstanding {
             prop_assert!(
                 matches!(result, Err(LedgerError::PaymentExceedsOutstanding { .. })),
@@ -263,17 +267,17 @@ impl Model {
             return Ok(());
         }
         let posted = result.map_err(|error| TestCaseError::fail(error.to_string()))?;
-        prop_assert_eq!(posted.is_none(), declined, "a decline posts nothing");
-        if let Some(transaction) = posted {
-            self.transactions.push(transaction);
-            self.charges[index].captured += minor;
-            self.payments.push(ModelPayment {
-                charge: index,
-                id: attempt.payment,
-                captured: minor,
-                refunded: 0,
-            });
-        }
+        let Some(transaction) = posted else {
+            return Err(TestCaseError::fail("a capture posted nothing"));
+        };
+        self.transactions.push(transaction);
+        self.charges[index].captured += minor;
+        self.payments.push(ModelPayment {
+            charge: index,
+            id: attempt.payment,
+            captured: minor,
+            refunded: 0,
+        });
         Ok(())
     }
 

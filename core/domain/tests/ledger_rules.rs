@@ -43,6 +43,69 @@ fn declined_payment_posts_nothing() {
     assert_eq!(posted, None);
     assert_eq!(book.transactions.len(), 1);
     assert_eq!(book.position(&alice).status(), Ok(ChargeStatus::Unpaid));
+
+    // A decline moved no money, so it is recorded even above the amount due.
+    let above = book
+        .pay(&alice, 11, 9_999, PaymentOutcome::Declined)
+        .expect("decline above outstanding");
+    assert_eq!(above, None);
+}
+
+#[test]
+fn checks_run_before_money_moves() {
+    let mut book = Book::new();
+    let alice = charge(1, ALICE, 4_000);
+    book.create(&alice);
+    let position = book.position(&alice);
+    assert_eq!(position.check_payment(eur(4_000)), Ok(()));
+    assert!(matches!(
+        position.check_payment(eur(4_001)),
+        Err(LedgerError::PaymentExceedsOutstanding { .. })
+    ));
+    assert!(matches!(
+        position.check_payment(eur(0)),
+        Err(LedgerError::AmountNotPositive { .. })
+    ));
+    assert!(matches!(
+        position.check_refund(id(10), eur(1)),
+        Err(LedgerError::UnknownPayment { .. })
+    ));
+    assert_eq!(position.check_reduction(eur(4_000)), Ok(()));
+
+    book.pay(&alice, 10, 1_000, PaymentOutcome::Captured)
+        .expect("payment");
+    let position = book.position(&alice);
+    assert_eq!(position.check_refund(id(10), eur(1_000)), Ok(()));
+    assert!(matches!(
+        position.check_refund(id(10), eur(1_001)),
+        Err(LedgerError::RefundExceedsPaid { .. })
+    ));
+    assert!(matches!(
+        position.check_reduction(eur(3_001)),
+        Err(LedgerError::ReductionExceedsOutstanding { .. })
+    ));
+}
+
+#[test]
+fn position_of_other_charge_is_rejected() {
+    let mut book = Book::new();
+    let alice = charge(1, ALICE, 4_000);
+    let bob = charge(2, BOB, 3_000);
+    book.create(&alice);
+    book.create(&bob);
+    let attempt = PaymentAttempt {
+        payment: id(10),
+        amount: eur(100),
+        outcome: PaymentOutcome::Captured,
+    };
+    let result = post_payment(id(5), AT, &alice, &book.position(&bob), &attempt);
+    assert_eq!(
+        result,
+        Err(LedgerError::PositionMismatch {
+            charge: id(1),
+            position: id(2),
+        })
+    );
 }
 
 #[test]

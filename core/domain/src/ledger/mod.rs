@@ -131,6 +131,15 @@ pub enum LedgerError {
     },
 
     #[error(
+        "the position passed is for charge {position}, but the posting is for charge {charge}: \
+         load the position of the same charge"
+    )]
+    PositionMismatch {
+        charge: ResourceId,
+        position: ResourceId,
+    },
+
+    #[error(
         "charge {charge} has no charge_created posting: post the charge before its payments, \
          refunds or reductions"
     )]

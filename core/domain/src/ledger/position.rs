@@ -211,6 +211,91 @@ impl ChargePosition {
     }
 }
 
+impl ChargePosition {
+    /// Checks that capturing `amount` fits the outstanding amount. Call it
+    /// before charging the card; [`super::post_payment`] checks it again.
+    pub fn check_payment(&self, amount: Money) -> Result<(), LedgerError> {
+        self.check_amount("the payment amount", amount)?;
+        let outstanding = self.outstanding()?;
+        if amount.minor() > outstanding.minor() {
+            return Err(LedgerError::PaymentExceedsOutstanding {
+                charge: self.charge,
+                amount,
+                outstanding,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that refunding `amount` of `payment` stays within what the
+    /// payment captured minus its earlier refunds. Call it before asking the
+    /// processor for the refund; [`super::post_refund`] checks it again.
+    pub fn check_refund(&self, payment: ResourceId, amount: Money) -> Result<(), LedgerError> {
+        self.check_amount("the refund amount", amount)?;
+        let Some(paid) = self.payment(payment) else {
+            return Err(LedgerError::UnknownPayment {
+                charge: self.charge,
+                payment,
+            });
+        };
+        let refundable = paid.refundable()?;
+        if amount.minor() > refundable.minor() {
+            return Err(LedgerError::RefundExceedsPaid {
+                payment,
+                amount,
+                refundable,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that reducing the charge by `amount` fits the outstanding
+    /// amount.
+    pub fn check_reduction(&self, amount: Money) -> Result<(), LedgerError> {
+        self.check_amount("the reduction amount", amount)?;
+        let outstanding = self.outstanding()?;
+        if amount.minor() > outstanding.minor() {
+            return Err(LedgerError::ReductionExceedsOutstanding {
+                charge: self.charge,
+                amount,
+                outstanding,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that `amount` is positive and in the charge's currency, and
+    /// that the charge itself was posted.
+    pub(super) fn check_amount(
+        &self,
+        what: &'static str,
+        amount: Money,
+    ) -> Result<(), LedgerError> {
+        let currency = self.charged.currency();
+        if amount.currency() != currency {
+            return Err(LedgerError::CurrencyMismatch {
+                what,
+                charge: self.charge,
+                found: amount.currency().code(),
+                expected: currency.code(),
+            });
+        }
+        if amount.minor() <= 0 {
+            return Err(LedgerError::AmountNotPositive {
+                what,
+                amount,
+                hint: "",
+            });
+        }
+        if self.created_postings == 0 {
+            return Err(LedgerError::ChargeNotPosted {
+                charge: self.charge,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl PaymentPosition {
     /// Computes captured minus refunded: the maximum a further refund may return.
     pub fn refundable(&self) -> Result<Money, LedgerError> {
