@@ -213,7 +213,7 @@ impl ChargePosition {
 
 impl ChargePosition {
     /// Checks that capturing `amount` fits the outstanding amount. Call it
-    /// before charging the card; [`super::post_payment`] checks it again.
+    /// before charging the card, and [`super::post_payment`] checks it again.
     pub fn check_payment(&self, amount: Money) -> Result<(), LedgerError> {
         self.check_amount("the payment amount", amount)?;
         let outstanding = self.outstanding()?;
@@ -229,7 +229,7 @@ impl ChargePosition {
 
     /// Checks that refunding `amount` of `payment` stays within what the
     /// payment captured minus its earlier refunds. Call it before asking the
-    /// processor for the refund; [`super::post_refund`] checks it again.
+    /// processor for the refund, and [`super::post_refund`] checks it again.
     pub fn check_refund(&self, payment: ResourceId, amount: Money) -> Result<(), LedgerError> {
         self.check_amount("the refund amount", amount)?;
         let Some(paid) = self.payment(payment) else {

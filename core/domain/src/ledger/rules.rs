@@ -1,9 +1,12 @@
 //! Posting rules: one function per money event, each returning a balanced
 //! transaction or an error that names the limit the event would break.
 //!
-//! The rules check amounts against the charge's position, so call them
-//! before asking the processor to move money, with the position loaded in
-//! the same database transaction that will store the result.
+//! The rules check amounts against the charge's position. Before asking
+//! the processor to move money, run the same check with
+//! [`ChargePosition::check_payment`] or [`ChargePosition::check_refund`],
+//! and load the position inside the database transaction that stores the
+//! result, with the charge locked, so that two concurrent requests cannot
+//! both pass the check.
 
 use serde::{Deserialize, Serialize};
 
