@@ -309,6 +309,22 @@ mod tests {
     }
 
     #[test]
+    fn rule_codes_match_json() {
+        let rules = [
+            MonitoringRule::AmountThreshold,
+            MonitoringRule::Velocity,
+            MonitoringRule::Structuring,
+            MonitoringRule::NewDeviceLargePayment,
+        ];
+        for rule in rules {
+            let json = serde_json::to_value(rule).expect("serialize");
+            assert_eq!(json, rule.code());
+        }
+        assert!(Severity::High > Severity::Medium);
+        assert!(Severity::Medium > Severity::Low);
+    }
+
+    #[test]
     fn part_of_rounds_up() {
         let eur = crate::money::Currency::from_code("EUR").expect("EUR in table");
         assert_eq!(part_of(Money::from_minor(100_000, eur), 9_000), 90_000);

@@ -439,6 +439,47 @@ mod tests {
     }
 
     #[test]
+    fn kind_json_is_stable() {
+        // Stored rows keep this JSON, so a change here breaks loading them.
+        let kind = TransactionKind::PaymentRefunded {
+            charge: ResourceId::from_u128(1),
+            payment: ResourceId::from_u128(2),
+            refund: ResourceId::from_u128(3),
+            effect: RefundEffect::ChargeReduced,
+        };
+        let json = serde_json::to_string(&kind).expect("serialize");
+        assert_eq!(
+            json,
+            "{\"kind\":\"payment_refunded\",\
+             \"charge\":\"00000000-0000-0000-0000-000000000001\",\
+             \"payment\":\"00000000-0000-0000-0000-000000000002\",\
+             \"refund\":\"00000000-0000-0000-0000-000000000003\",\
+             \"effect\":\"charge_reduced\"}"
+        );
+        assert_eq!(
+            serde_json::from_str::<TransactionKind>(&json).ok(),
+            Some(kind)
+        );
+
+        let kinds = [
+            TransactionKind::ChargeCreated { charge: CHARGE },
+            TransactionKind::ChargeReduced { charge: CHARGE },
+            TransactionKind::PaymentCaptured {
+                charge: CHARGE,
+                payment: TRANSACTION,
+            },
+            kind,
+            TransactionKind::Settlement {
+                payout: TRANSACTION,
+            },
+        ];
+        for kind in kinds {
+            let json = serde_json::to_value(kind).expect("serialize");
+            assert_eq!(json["kind"], kind.code(), "{json}");
+        }
+    }
+
+    #[test]
     fn deserializing_checks_balance() {
         let transaction = build(vec![
             Posting::debit(receivable(), eur(250)),
