@@ -2,11 +2,12 @@
 
 mod ledger_support;
 
-use ledger_support::{ALICE, AT, BOB, Book, HOUSEHOLD, charge, eur, id};
+use ledger_support::{ALICE, AT, BOB, Book, HOUSEHOLD, PAYER, charge, eur, id};
 use sharepay_domain::ids::HouseholdId;
 use sharepay_domain::ledger::{
     ChargeFacts, ChargeRecord, ChargeStatus, Discrepancy, LedgerAccount, LedgerTransaction,
-    PaymentOutcome, Posting, RefundEffect, TransactionKind, post_charge_created, reconcile,
+    PaymentOutcome, Posting, RefundEffect, TransactionKind, post_charge_created, post_settlement,
+    reconcile,
 };
 use sharepay_domain::money::{Currency, Money};
 
@@ -268,5 +269,46 @@ fn overpayment_and_excess_refund_are_reported() {
             captured: eur(3_500),
             refunded: eur(3_600),
         }
+    );
+}
+
+#[test]
+fn refund_after_payout_is_reported() {
+    let mut book = Book::new();
+    let alice = charge(1, ALICE, 4_000);
+    book.create(&alice);
+    book.pay(&alice, 10, 4_000, PaymentOutcome::Captured)
+        .expect("payment");
+    let payout = post_settlement(
+        id(50),
+        AT,
+        HOUSEHOLD,
+        PAYER,
+        id(51),
+        eur(4_000),
+        &book.balances(),
+    )
+    .expect("payout");
+    book.transactions.push(payout);
+    book.refund(&alice, 10, 1_000, RefundEffect::ChargeReduced)
+        .expect("refund");
+
+    let records = [record(&alice, ChargeStatus::PartiallyRefunded)];
+    let report = reconcile(&records, &book.transactions);
+    let currency = Currency::from_code("EUR").expect("EUR in table");
+    assert_eq!(
+        report.discrepancies,
+        [
+            Discrepancy::PrimaryPayerOverpaid {
+                household: HOUSEHOLD,
+                primary_payer: PAYER,
+                excess: eur(1_000),
+            },
+            Discrepancy::ClearingOverdrawn {
+                household: HOUSEHOLD,
+                currency,
+                balance: eur(-1_000),
+            },
+        ]
     );
 }

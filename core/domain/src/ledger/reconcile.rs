@@ -3,7 +3,9 @@
 //! Each charge record should have exactly one `charge_created` posting of
 //! the same amount, in the same household, for the same participant, and
 //! its stored status should be the one its postings give. Every posting
-//! that names a charge should name one that exists.
+//! that names a charge should name one that exists. Processor clearing
+//! should not be overdrawn, and no primary payer should be paid out more
+//! than their charges, as happens when a refund follows a payout.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -11,7 +13,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ChargeFacts, ChargePosition, ChargeStatus, LedgerAccount, LedgerTransaction, TransactionKind,
+    Balances, ChargeFacts, ChargePosition, ChargeStatus, LedgerAccount, LedgerTransaction,
+    TransactionKind,
 };
 use crate::ids::{HouseholdId, ResourceId, UserId};
 use crate::money::{Currency, Money};
@@ -43,7 +46,8 @@ impl ReconciliationReport {
     }
 }
 
-/// One difference between the charges table and the ledger.
+/// One difference between the charges table and the ledger, or an account
+/// balance that needs someone to act.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Discrepancy {
@@ -106,6 +110,22 @@ pub enum Discrepancy {
     Overpaid { charge: ResourceId, excess: Money },
     /// The charge's totals do not fit in 64-bit minor units.
     Overflow { charge: ResourceId },
+    /// Processor clearing has a credit balance: more was refunded or paid
+    /// out than was captured.
+    ClearingOverdrawn {
+        household: HouseholdId,
+        currency: Currency,
+        balance: Money,
+    },
+    /// A primary payer's settlement account has a debit balance: they were
+    /// paid out more than their charges are worth.
+    PrimaryPayerOverpaid {
+        household: HouseholdId,
+        primary_payer: UserId,
+        excess: Money,
+    },
+    /// The account balances do not fit in 64-bit minor units.
+    BalanceOverflow,
 }
 
 impl fmt::Display for Discrepancy {
@@ -201,13 +221,35 @@ impl fmt::Display for Discrepancy {
                 f,
                 "the totals of charge {charge} do not fit in 64-bit minor units"
             ),
+            Discrepancy::ClearingOverdrawn {
+                household,
+                currency,
+                balance,
+            } => write!(
+                f,
+                "processor clearing of household {household} in {currency} is overdrawn: \
+                 balance {balance}"
+            ),
+            Discrepancy::PrimaryPayerOverpaid {
+                household,
+                primary_payer,
+                excess,
+            } => write!(
+                f,
+                "primary payer {primary_payer} of household {household} was paid out {excess} \
+                 more than their charges"
+            ),
+            Discrepancy::BalanceOverflow => {
+                write!(f, "the account balances do not fit in 64-bit minor units")
+            }
         }
     }
 }
 
 /// Compares `charges` with `transactions` and lists every discrepancy.
 ///
-/// Settlements name no charge and are only counted. The function never
+/// After the per-charge checks, it checks each household's processor
+/// clearing and settlement accounts, which settlements move. The function never
 /// fails: a problem it cannot compute past becomes a discrepancy.
 pub fn reconcile(
     charges: &[ChargeRecord],
@@ -250,6 +292,8 @@ pub fn reconcile(
             });
         }
     }
+
+    check_accounts(transactions, &mut discrepancies);
 
     ReconciliationReport {
         charges_checked: charges.len(),
@@ -333,6 +377,33 @@ fn check_charge(
             recorded: record.status,
             ledger: status,
         });
+    }
+}
+
+/// Reports overdrawn clearing and overpaid primary payers, in account order.
+fn check_accounts(transactions: &[LedgerTransaction], discrepancies: &mut Vec<Discrepancy>) {
+    let Ok(balances) = Balances::from_transactions(transactions) else {
+        discrepancies.push(Discrepancy::BalanceOverflow);
+        return;
+    };
+    for (key, balance) in balances.iter() {
+        match key.account {
+            LedgerAccount::ProcessorClearing if balance.is_negative() => {
+                discrepancies.push(Discrepancy::ClearingOverdrawn {
+                    household: key.household,
+                    currency: key.currency,
+                    balance,
+                });
+            }
+            LedgerAccount::PrimaryPayerSettlement { primary_payer } if balance.minor() > 0 => {
+                discrepancies.push(Discrepancy::PrimaryPayerOverpaid {
+                    household: key.household,
+                    primary_payer,
+                    excess: balance,
+                });
+            }
+            _ => {}
+        }
     }
 }
 
