@@ -6,8 +6,8 @@ use ledger_support::{ALICE, AT, BOB, Book, HOUSEHOLD, PAYER, charge, eur, id};
 use sharepay_domain::ids::HouseholdId;
 use sharepay_domain::ledger::{
     ChargeFacts, ChargeRecord, ChargeStatus, Discrepancy, LedgerAccount, LedgerTransaction,
-    PaymentOutcome, Posting, RefundEffect, TransactionKind, post_charge_created, post_settlement,
-    reconcile,
+    PaymentOutcome, Posting, RefundEffect, Side, TransactionKind, post_charge_created,
+    post_settlement, reconcile,
 };
 use sharepay_domain::money::{Currency, Money};
 
@@ -308,6 +308,56 @@ fn refund_after_payout_is_reported() {
                 household: HOUSEHOLD,
                 currency,
                 balance: eur(-1_000),
+            },
+        ]
+    );
+}
+
+#[test]
+fn posting_of_wrong_shape_is_reported() {
+    // A capture that debits the receivable instead of crediting it: the
+    // transaction balances, but no posting rule writes it.
+    let (mut book, records) = consistent_book();
+    let backwards = LedgerTransaction::new(
+        id(95),
+        HOUSEHOLD,
+        AT,
+        TransactionKind::PaymentCaptured {
+            charge: id(2),
+            payment: id(23),
+        },
+        vec![
+            Posting::debit(
+                LedgerAccount::ParticipantReceivable { participant: BOB },
+                eur(100),
+            ),
+            Posting::credit(LedgerAccount::ProcessorClearing, eur(100)),
+        ],
+    )
+    .expect("balanced");
+    book.transactions.push(backwards);
+
+    let report = reconcile(&records, &book.transactions);
+    let unexpected: Vec<_> = report
+        .discrepancies
+        .iter()
+        .filter(|found| matches!(found, Discrepancy::UnexpectedPosting { .. }))
+        .cloned()
+        .collect();
+    assert_eq!(
+        unexpected,
+        [
+            Discrepancy::UnexpectedPosting {
+                transaction: id(95),
+                line: 0,
+                account: LedgerAccount::ParticipantReceivable { participant: BOB },
+                side: Side::Debit,
+            },
+            Discrepancy::UnexpectedPosting {
+                transaction: id(95),
+                line: 1,
+                account: LedgerAccount::ProcessorClearing,
+                side: Side::Credit,
             },
         ]
     );

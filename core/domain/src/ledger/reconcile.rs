@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Balances, ChargeFacts, ChargePosition, ChargeStatus, LedgerAccount, LedgerTransaction,
-    TransactionKind,
+    RefundEffect, Side, TransactionKind,
 };
 use crate::ids::{HouseholdId, ResourceId, UserId};
 use crate::money::{Currency, Money};
@@ -126,6 +126,14 @@ pub enum Discrepancy {
     },
     /// The account balances do not fit in 64-bit minor units.
     BalanceOverflow,
+    /// A posting moves an account, or uses a side, that the posting rule
+    /// for its transaction kind never does.
+    UnexpectedPosting {
+        transaction: ResourceId,
+        line: usize,
+        account: LedgerAccount,
+        side: Side,
+    },
 }
 
 impl fmt::Display for Discrepancy {
@@ -242,6 +250,17 @@ impl fmt::Display for Discrepancy {
             Discrepancy::BalanceOverflow => {
                 write!(f, "the account balances do not fit in 64-bit minor units")
             }
+            Discrepancy::UnexpectedPosting {
+                transaction,
+                line,
+                account,
+                side,
+            } => write!(
+                f,
+                "ledger transaction {transaction} posting {line} is a {} to {account}, which \
+                 its kind never posts",
+                side.code()
+            ),
         }
     }
 }
@@ -293,6 +312,11 @@ pub fn reconcile(
         }
     }
 
+    let mut sorted: Vec<&LedgerTransaction> = transactions.iter().collect();
+    sorted.sort_by_key(|transaction| transaction.id());
+    for transaction in sorted {
+        check_shape(transaction, &mut discrepancies);
+    }
     check_accounts(transactions, &mut discrepancies);
 
     ReconciliationReport {
@@ -377,6 +401,52 @@ fn check_charge(
             recorded: record.status,
             ledger: status,
         });
+    }
+}
+
+/// Reports each posting whose account and side do not fit the transaction
+/// kind, as the posting rules write them.
+fn check_shape(transaction: &LedgerTransaction, discrepancies: &mut Vec<Discrepancy>) {
+    for (line, posting) in transaction.postings().iter().enumerate() {
+        if !fits_kind(transaction.kind(), posting.account, posting.side) {
+            discrepancies.push(Discrepancy::UnexpectedPosting {
+                transaction: transaction.id(),
+                line,
+                account: posting.account,
+                side: posting.side,
+            });
+        }
+    }
+}
+
+fn fits_kind(kind: TransactionKind, account: LedgerAccount, side: Side) -> bool {
+    use LedgerAccount::{ParticipantReceivable, PrimaryPayerSettlement, ProcessorClearing};
+    use Side::{Credit, Debit};
+
+    match kind {
+        TransactionKind::ChargeCreated { .. } => matches!(
+            (account, side),
+            (ParticipantReceivable { .. }, Debit) | (PrimaryPayerSettlement { .. }, Credit)
+        ),
+        TransactionKind::ChargeReduced { .. } => matches!(
+            (account, side),
+            (PrimaryPayerSettlement { .. }, Debit) | (ParticipantReceivable { .. }, Credit)
+        ),
+        TransactionKind::PaymentCaptured { .. } => matches!(
+            (account, side),
+            (ProcessorClearing, Debit) | (ParticipantReceivable { .. }, Credit)
+        ),
+        TransactionKind::PaymentRefunded { effect, .. } => match (account, side) {
+            (ParticipantReceivable { .. }, Debit) | (ProcessorClearing, Credit) => true,
+            (PrimaryPayerSettlement { .. }, Debit) | (ParticipantReceivable { .. }, Credit) => {
+                effect == RefundEffect::ChargeReduced
+            }
+            _ => false,
+        },
+        TransactionKind::Settlement { .. } => matches!(
+            (account, side),
+            (PrimaryPayerSettlement { .. }, Debit) | (ProcessorClearing, Credit)
+        ),
     }
 }
 
