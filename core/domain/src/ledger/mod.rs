@@ -12,12 +12,12 @@
 //! | payment captured | processor clearing | participant receivable |
 //! | payment declined | no posting | no posting |
 //! | refund, charge reopened | participant receivable | processor clearing |
-//! | refund, charge reduced | both rows above | both rows above |
+//! | refund, charge reduced | participant receivable and primary-payer settlement | processor clearing and participant receivable |
 //! | settlement paid out | primary-payer settlement | processor clearing |
 //!
 //! From the transactions this module derives balances and the trial
-//! balance, a participant's statement for a period, and a reconciliation
-//! report against the charges table.
+//! balance, each member's statement for a period (participants and primary
+//! payers), and a reconciliation report against the charges table.
 //!
 //! This module does no I/O and reads no clock: the caller passes ids and
 //! times in. It must never accept an unbalanced transaction.
