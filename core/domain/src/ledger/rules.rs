@@ -220,6 +220,10 @@ pub fn post_refund(
 /// Rejects an amount above what clearing contains or above what the household
 /// owes this primary payer, both read from `balances`, because the payout
 /// would otherwise pay out money not yet collected.
+///
+/// NOTE: clearing is one account per household and currency, so with two
+/// primary payers in one household this check cannot tell whose
+/// participants paid the money in clearing.
 pub fn post_settlement(
     id: ResourceId,
     posted_at: Timestamp,
