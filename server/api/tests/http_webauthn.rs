@@ -1,8 +1,8 @@
 //! WebAuthn over HTTPS on a live server, on both backends, driven by the
-//! software authenticators of webauthn-authenticator-rs: registration and
-//! assertion of passkeys and security keys, the origin allowlist with an
-//! Android app origin, single-use ceremonies bound to their user, expiry
-//! and removal.
+//! software authenticators of webauthn-authenticator-rs. The tests cover
+//! registration and assertion of passkeys and security keys, the origin
+//! allowlist with an Android app origin, single-use ceremonies bound to
+//! their user, expiry and removal.
 
 mod http_support;
 mod identity_support;
@@ -29,7 +29,8 @@ const WEB_ORIGIN: &str = "https://localhost:8443";
 /// Milliseconds the soft authenticators are given per operation.
 const TIMEOUT_MS: u32 = 60_000;
 
-/// An Android app origin: the base64url SHA-256 of a signing certificate.
+/// Builds the Android app origin of a signing certificate: the base64url
+/// SHA-256 of its bytes.
 fn android_origin(certificate: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, certificate);
     format!("android:apk-key-hash:{}", BASE64URL.encode(digest.as_ref()))
@@ -155,8 +156,9 @@ impl<'a> User<'a> {
     }
 
     /// Starts an assertion whose options the client changes to require
-    /// user verification, as phone platforms do for passkeys. The soft
-    /// authenticators verify the user only when the options require it.
+    /// user verification, as a platform authenticator may do for passkeys.
+    /// The soft authenticators verify the user only when the options
+    /// require it.
     async fn start_assertion_verifying_user(&self) -> (String, RequestChallengeResponse) {
         let (status, mut body) = self.post("/v1/me/webauthn/assertions", &json!({})).await;
         assert_eq!(status, StatusCode::OK, "{body}");

@@ -14,7 +14,8 @@ pub const ANDROID_ORIGIN_PREFIX: &str = "android:apk-key-hash:";
 /// Prefix of the origin an iOS app sends when it is identified by its
 /// bundle id (a FIDO facet id), followed by the bundle id.
 pub const IOS_ORIGIN_PREFIX: &str = "ios:bundle-id:";
-/// Longest iOS bundle id accepted; App Store Connect allows 155 characters.
+/// Maximum length of an accepted iOS bundle id, in bytes. It is a
+/// generous bound on real bundle ids, not a documented Apple limit.
 const MAX_BUNDLE_ID_CHARS: usize = 155;
 
 /// Settings of WebAuthn (security keys and passkeys).
@@ -268,6 +269,46 @@ mod tests {
                 "{origin} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn environment_sets_native_origins() {
+        let origin = format!("android:apk-key-hash:{}", BASE64URL.encode([9u8; 32]));
+        let env = vec![
+            (
+                "SHAREPAY_WEBAUTHN__ALLOWED_NATIVE_ORIGINS".to_owned(),
+                format!("[\"{origin}\"]"),
+            ),
+            (
+                "SHAREPAY_WEBAUTHN__RP_ID".to_owned(),
+                "pay.example.com".to_owned(),
+            ),
+        ];
+
+        let config = crate::config::ServerConfig::load(None, env).expect("load");
+        config.validate().expect("valid");
+        assert_eq!(config.webauthn.allowed_native_origins, vec![origin]);
+        let web_origin = config.webauthn.web_origin(config.listen).expect("origin");
+        assert_eq!(web_origin.as_str(), "https://pay.example.com:8443/");
+    }
+
+    #[test]
+    fn invalid_native_origin_names_key_and_variable() {
+        let env = vec![(
+            "SHAREPAY_WEBAUTHN__ALLOWED_NATIVE_ORIGINS".to_owned(),
+            "[\"android:apk-key-hash:short\"]".to_owned(),
+        )];
+
+        let config = crate::config::ServerConfig::load(None, env).expect("load");
+        let message = config.validate().expect_err("must fail").to_string();
+        assert!(
+            message.contains("webauthn.allowed_native_origins"),
+            "{message}"
+        );
+        assert!(
+            message.contains("SHAREPAY_WEBAUTHN__ALLOWED_NATIVE_ORIGINS"),
+            "{message}"
+        );
     }
 
     #[test]

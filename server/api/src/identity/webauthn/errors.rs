@@ -8,7 +8,8 @@ use webauthn_rs::prelude::WebauthnError;
 
 use crate::error::ApiError;
 
-/// Why finishing a ceremony failed, for the audit trail.
+/// A failed ceremony: the error for the client and what the audit entry
+/// records.
 pub(super) struct Rejection {
     pub error: ApiError,
     /// A short reason without client data, for the audit entry.
@@ -160,9 +161,9 @@ pub(super) fn already_registered() -> ApiError {
     }
 }
 
-/// The error for a ceremony that is unknown, already finished, or not the
-/// caller's: one message for all three, so a caller learns nothing about
-/// other users' ceremonies.
+/// Returns the error for a ceremony that is unknown, already finished, or
+/// not the caller's. All three get one message, so a caller learns nothing
+/// about other users' ceremonies.
 pub(super) fn unknown_ceremony(start_path: &str) -> ApiError {
     ApiError::invalid_field(
         "ceremony_id",

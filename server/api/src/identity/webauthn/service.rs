@@ -32,7 +32,7 @@ pub const CEREMONY_MINUTES: i64 = 5;
 const MAX_OPEN_CEREMONIES_PER_USER: u32 = 5;
 /// Authenticators one user may register.
 pub const MAX_CREDENTIALS_PER_USER: usize = 20;
-/// Longest authenticator name, in characters.
+/// Maximum length of an authenticator name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 
 const REGISTRATION: &str = "registration";
@@ -392,7 +392,8 @@ pub async fn finish_authentication(
         .await
         .map_err(|e| ApiError::internal("storing a WebAuthn credential's use", e))?;
     if !stored {
-        // Removed between loading and storing; the assertion no longer counts.
+        // The credential was removed after it was loaded, so the assertion
+        // no longer counts.
         let rejected = Rejection {
             error: errors::unknown_credential(),
             reason: "credential removed during the assertion".to_owned(),
@@ -532,7 +533,7 @@ async fn take_ceremony<T: serde::de::DeserializeOwned>(
     kind: &str,
     start_path: &str,
 ) -> Result<T, ApiError> {
-    let taken = state
+    let outcome = state
         .store
         .take_ceremony(
             audit.ceremony_id,
@@ -542,7 +543,7 @@ async fn take_ceremony<T: serde::de::DeserializeOwned>(
         )
         .await
         .map_err(|e| ApiError::internal("loading a WebAuthn ceremony", e))?;
-    let (error, reason, suspicious) = match taken {
+    let (error, reason, suspicious) = match outcome {
         CeremonyTaken::Taken(row) => {
             return serde_json::from_str(&row.state)
                 .map_err(|e| ApiError::internal("reading a WebAuthn ceremony", e));
@@ -571,7 +572,7 @@ async fn take_ceremony<T: serde::de::DeserializeOwned>(
     Err(audit.reject(state, rejected).await)
 }
 
-/// What the audit entry of a failed ceremony names.
+/// The ids that the audit entry of a failed ceremony names.
 struct CeremonyAudit<'a> {
     user_id: Uuid,
     ceremony_id: Uuid,
