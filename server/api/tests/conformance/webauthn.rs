@@ -9,20 +9,9 @@ use sharepay_server::store::webauthn::{CeremonyTaken, WebauthnCeremonyRow, Webau
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{now_seconds, user_row};
+use super::identity::stored_user;
+use super::now_seconds;
 use crate::support::TestBackend;
-
-async fn stored_user(backend: &TestBackend, index_byte: u8) -> Uuid {
-    let user = user_row("v1:webauthn", index_byte);
-    let id = user.id;
-    backend
-        .data
-        .store
-        .insert_user(user)
-        .await
-        .expect("insert user");
-    id
-}
 
 fn credential(user_id: Uuid, credential_id: &[u8]) -> WebauthnCredentialRow {
     WebauthnCredentialRow {

@@ -415,6 +415,7 @@ pub async fn finish_authentication(
         "user_verified": result.user_verified(),
     }));
     record(state, event).await?;
+    tracing::info!(%user_id, credential = %signer.row.id, "verified a WebAuthn assertion");
     Ok(VerifiedAssertion {
         credential_id: signer.row.id,
         verified_at,
