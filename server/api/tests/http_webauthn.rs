@@ -36,12 +36,15 @@ fn android_origin(certificate: &[u8]) -> String {
     format!("android:apk-key-hash:{}", BASE64URL.encode(digest.as_ref()))
 }
 
+/// The iOS app origin the test server accepts.
+const ALLOWED_IOS_ORIGIN: &str = "ios:bundle-id:com.example.sharepay";
+
 fn allowed_android_origin() -> String {
     android_origin(b"sharepay release signing certificate")
 }
 
 /// Starts a server on a SQLCipher and one on a PostgreSQL backend, both
-/// accepting `WEB_ORIGIN` and the allowed Android origin.
+/// accepting `WEB_ORIGIN` and the allowed Android and iOS origins.
 async fn servers() -> Vec<Live> {
     let mut live = Vec::new();
     for mut backend in [
@@ -51,7 +54,7 @@ async fn servers() -> Vec<Live> {
         backend.config.webauthn = WebauthnConfig {
             rp_id: "localhost".to_owned(),
             rp_origin: Some(WEB_ORIGIN.to_owned()),
-            allowed_native_origins: vec![allowed_android_origin()],
+            allowed_native_origins: vec![allowed_android_origin(), ALLOWED_IOS_ORIGIN.to_owned()],
             ..WebauthnConfig::default()
         };
         live.push(Live::start_on(backend).await);
@@ -349,37 +352,48 @@ async fn origin_not_allowed_is_rejected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn allowed_android_origin_works() {
+async fn allowed_app_origins_work() {
     for live in servers().await {
         let backend = live.backend.backend_name();
-        let user = User::sign_up(&live, "android@example.com").await;
-        let mut passkey = SoftPasskey::new(true);
-        let app = origin(&allowed_android_origin());
+        let user = User::sign_up(&live, "apps@example.com").await;
 
-        // Native apps are not web origins, so the browser-side checks of
-        // `do_registration` do not apply; the backend call signs as the app.
-        let (ceremony_id, options) = user.start_registration("passkey").await;
-        let credential = AuthenticatorBackend::perform_register(
-            &mut passkey,
-            app.clone(),
-            options.public_key,
-            TIMEOUT_MS,
-        )
-        .expect("the authenticator registers");
-        let (status, registered) = user
-            .finish_registration(&ceremony_id, &json!(credential))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{backend}: {registered}");
+        for app in [allowed_android_origin(), ALLOWED_IOS_ORIGIN.to_owned()] {
+            let app = origin(&app);
+            let mut passkey = SoftPasskey::new(true);
 
-        let (ceremony_id, options) = user.start_assertion().await;
-        let credential =
-            AuthenticatorBackend::perform_auth(&mut passkey, app, options.public_key, TIMEOUT_MS)
-                .expect("the authenticator signs");
-        let (status, verified) = user
-            .finish_assertion(&ceremony_id, &json!(credential))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{backend}: {verified}");
-        assert_eq!(verified["credential_id"], registered["id"], "{backend}");
+            // Native apps are not web origins, so the browser-side checks
+            // of `do_registration` do not apply. The backend call signs as
+            // the app.
+            let (ceremony_id, options) = user.start_registration("passkey").await;
+            let credential = AuthenticatorBackend::perform_register(
+                &mut passkey,
+                app.clone(),
+                options.public_key,
+                TIMEOUT_MS,
+            )
+            .expect("the authenticator registers");
+            let (status, registered) = user
+                .finish_registration(&ceremony_id, &json!(credential))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{backend} {app}: {registered}");
+
+            let (ceremony_id, options) = user.start_assertion().await;
+            let credential = AuthenticatorBackend::perform_auth(
+                &mut passkey,
+                app.clone(),
+                options.public_key,
+                TIMEOUT_MS,
+            )
+            .expect("the authenticator signs");
+            let (status, verified) = user
+                .finish_assertion(&ceremony_id, &json!(credential))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{backend} {app}: {verified}");
+            assert_eq!(
+                verified["credential_id"], registered["id"],
+                "{backend} {app}"
+            );
+        }
     }
 }
 
@@ -411,6 +425,12 @@ async fn ceremony_finishes_only_once() {
         let (status, body) = user.finish_assertion(&ceremony_id, &assertion).await;
         assert_eq!(status, StatusCode::OK, "{backend}: {body}");
         let (status, body) = user.finish_assertion(&ceremony_id, &assertion).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}: {body}");
+        assert_eq!(problem_field(&body), "ceremony_id", "{backend}");
+
+        // A registration ceremony cannot finish an assertion.
+        let (registration_id, _) = user.start_registration("security_key").await;
+        let (status, body) = user.finish_assertion(&registration_id, &assertion).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}: {body}");
         assert_eq!(problem_field(&body), "ceremony_id", "{backend}");
 
@@ -566,5 +586,40 @@ async fn credential_removal() {
 
         let (status, body) = user.post("/v1/me/webauthn/assertions", &json!({})).await;
         assert_eq!(status, StatusCode::CONFLICT, "{backend}: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_limit_is_enforced() {
+    for live in servers().await {
+        let backend = live.backend.backend_name();
+        let user = User::sign_up(&live, "limit@example.com").await;
+        let mut passkey = SoftPasskey::new(true);
+        for _ in 0..19 {
+            user.register(&mut passkey, "passkey").await;
+        }
+
+        // Two ceremonies started at 19 credentials: only one may finish.
+        let mut pending = Vec::new();
+        for _ in 0..2 {
+            let (ceremony_id, options) = user.start_registration("passkey").await;
+            let credential = passkey
+                .do_registration(origin(WEB_ORIGIN), options)
+                .expect("the authenticator registers");
+            pending.push((ceremony_id, json!(credential)));
+        }
+        let (status, body) = user.finish_registration(&pending[0].0, &pending[0].1).await;
+        assert_eq!(status, StatusCode::CREATED, "{backend}: {body}");
+        let (status, body) = user.finish_registration(&pending[1].0, &pending[1].1).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{backend}: {body}");
+
+        let (status, body) = user
+            .post(
+                "/v1/me/webauthn/registrations",
+                &json!({ "kind": "passkey" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{backend}: {body}");
+        assert!(text(&body, "detail").contains("20"), "{backend}: {body}");
     }
 }

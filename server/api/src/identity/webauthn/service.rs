@@ -154,12 +154,7 @@ pub async fn start_registration(
 ) -> Result<StartedCeremony, ApiError> {
     let registered = load_keys(state, user_id).await?;
     if registered.len() >= MAX_CREDENTIALS_PER_USER {
-        return Err(ApiError::Conflict {
-            detail: format!(
-                "this account already has {MAX_CREDENTIALS_PER_USER} authenticators, the \
-                 maximum; remove one with DELETE /v1/me/webauthn/credentials/{{id}} first"
-            ),
-        });
+        return Err(too_many_credentials());
     }
     let user = state
         .users
@@ -236,6 +231,19 @@ pub async fn finish_registration(
             return Err(audit.reject(state, rejected).await);
         }
     };
+
+    // Checked again because another ceremony may have finished meanwhile.
+    // NOTE: parallel finishes can still pass together, so a user can end up
+    // with up to MAX_OPEN_CEREMONIES_PER_USER - 1 credentials over the limit.
+    let registered = list_credentials(state, user_id).await?;
+    if registered.len() >= MAX_CREDENTIALS_PER_USER {
+        let rejected = Rejection {
+            error: too_many_credentials(),
+            reason: "credential limit reached".to_owned(),
+            suspicious: false,
+        };
+        return Err(audit.reject(state, rejected).await);
+    }
 
     let kind = match key {
         StoredKey::Passkey(_) => CredentialKind::Passkey,
@@ -462,6 +470,15 @@ pub async fn remove_credential(
     record(state, event).await?;
     tracing::info!(%user_id, credential = %id, "removed a WebAuthn credential");
     Ok(())
+}
+
+fn too_many_credentials() -> ApiError {
+    ApiError::Conflict {
+        detail: format!(
+            "this account already has {MAX_CREDENTIALS_PER_USER} authenticators, the maximum; \
+             remove one with DELETE /v1/me/webauthn/credentials/{{id}} first"
+        ),
+    }
 }
 
 /// Drops sub-second digits, which the stores do not keep.
