@@ -460,7 +460,7 @@ pub async fn remove_credential(
         return Err(ApiError::NotFound);
     }
     let event = AuditEvent::new(
-        AuditKind::SystemChange,
+        AuditKind::Authentication,
         Actor::User(user_id),
         "webauthn.remove",
         &format!("webauthn_credential:{id}"),
