@@ -38,6 +38,7 @@ const ENV_KEYS: &[&str] = &[
     "operator_secret_file",
     "http",
     "vault",
+    "webauthn",
 ];
 const MAX_POOL_SIZE: usize = 1024;
 
@@ -65,6 +66,8 @@ pub struct ServerConfig {
     pub vault: VaultSettings,
     /// Sessions, refresh tokens and signing key rotation.
     pub identity: crate::identity::IdentityConfig,
+    /// The WebAuthn relying party and the origins it accepts.
+    pub webauthn: crate::identity::webauthn::WebauthnConfig,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +82,7 @@ impl Default for ServerConfig {
             http: HttpConfig::default(),
             vault: VaultSettings::default(),
             identity: crate::identity::IdentityConfig::default(),
+            webauthn: crate::identity::webauthn::WebauthnConfig::default(),
         }
     }
 }
@@ -238,6 +242,9 @@ impl ServerConfig {
         self.identity
             .validate()
             .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.webauthn
+            .validate(self.listen)
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         self.vault.validate()
     }
 
@@ -262,6 +269,7 @@ impl ServerConfig {
             "http": format!("{:?}", self.http),
             "vault": self.vault.redacted(),
             "identity": format!("{:?}", self.identity),
+            "webauthn": format!("{:?}", self.webauthn),
         })
     }
 

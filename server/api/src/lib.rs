@@ -74,6 +74,8 @@ pub struct AppState {
     pub vault: VaultClient,
     /// The vault's phone-facing URL, which phones use to save cards.
     pub vault_phone_url: Option<String>,
+    /// The WebAuthn relying party, from `[webauthn]`.
+    pub webauthn: Arc<webauthn_rs::prelude::Webauthn>,
 }
 
 /// A started server.
@@ -259,6 +261,8 @@ fn build_state(
 
     let tokens =
         TokenSigner::from_provider(keys).map_err(|e| StartupError::Config(e.to_string()))?;
+    let webauthn = identity::webauthn::relying_party(&config.webauthn, config.listen)
+        .map_err(StartupError::Config)?;
 
     Ok(AppState {
         config: Arc::new(config),
@@ -271,6 +275,7 @@ fn build_state(
         limits,
         vault: vault.client.clone(),
         vault_phone_url: vault.phone_url.clone(),
+        webauthn: Arc::new(webauthn),
     })
 }
 
@@ -327,6 +332,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
         .route("/v1/me", get(routes::me))
         .merge(households::routes())
         .merge(identity::routes())
+        .merge(identity::webauthn::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))

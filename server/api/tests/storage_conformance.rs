@@ -43,6 +43,9 @@ macro_rules! backend_suite {
                 stale_password_change_is_rejected,
                 parallel_login_failures_all_count,
                 login_lock_and_window,
+                webauthn_credentials_round_trip,
+                webauthn_ceremony_taken_once,
+                webauthn_ceremony_expiry_and_limit,
             );
         }
     };

@@ -12,6 +12,7 @@ pub mod config;
 pub mod login;
 pub mod passwords;
 pub mod sessions;
+pub mod webauthn;
 
 use std::sync::Arc;
 

@@ -21,6 +21,7 @@ pub mod sqlcipher;
 mod sqlcipher_credentials;
 mod sqlcipher_identity;
 pub mod users;
+pub mod webauthn;
 
 use std::sync::Arc;
 
@@ -136,7 +137,9 @@ pub enum StoreError {
 
 /// Everything the API server persists.
 #[async_trait]
-pub trait Store: households::HouseholdStore + readings::ReadingStore + Send + Sync {
+pub trait Store:
+    households::HouseholdStore + readings::ReadingStore + webauthn::WebauthnStore + Send + Sync
+{
     /// Names the backend in logs and messages: `sqlcipher` or `postgres`.
     fn backend(&self) -> &'static str;
 

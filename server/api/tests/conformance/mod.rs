@@ -4,9 +4,11 @@
 
 mod credentials;
 mod identity;
+mod webauthn;
 
 pub use credentials::*;
 pub use identity::*;
+pub use webauthn::*;
 
 use std::sync::Arc;
 
