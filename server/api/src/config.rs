@@ -38,6 +38,7 @@ const ENV_KEYS: &[&str] = &[
     "operator_secret_file",
     "http",
     "vault",
+    "security",
 ];
 const MAX_POOL_SIZE: usize = 1024;
 
@@ -65,6 +66,8 @@ pub struct ServerConfig {
     pub vault: VaultSettings,
     /// Sessions, refresh tokens and signing key rotation.
     pub identity: crate::identity::IdentityConfig,
+    /// Suspicious-activity rules, alerts, account locks and service tokens.
+    pub security: crate::security::SecurityConfig,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +82,7 @@ impl Default for ServerConfig {
             http: HttpConfig::default(),
             vault: VaultSettings::default(),
             identity: crate::identity::IdentityConfig::default(),
+            security: crate::security::SecurityConfig::default(),
         }
     }
 }
@@ -238,6 +242,9 @@ impl ServerConfig {
         self.identity
             .validate()
             .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.security
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         self.vault.validate()
     }
 
@@ -262,6 +269,7 @@ impl ServerConfig {
             "http": format!("{:?}", self.http),
             "vault": self.vault.redacted(),
             "identity": format!("{:?}", self.identity),
+            "security": self.security.redacted(),
         })
     }
 

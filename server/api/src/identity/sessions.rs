@@ -139,6 +139,19 @@ pub async fn refresh(
         RefreshOutcome::Rotated(session) => session,
         rejected => return Err(reject_refresh(&state, rejected, request_id).await?),
     };
+    if let Err(locked) =
+        crate::security::ensure_not_locked(&state, session.user_id, "auth.refresh", request_id)
+            .await
+    {
+        // The lock ended every session when it was set; this one slipped in
+        // between, so it ends now.
+        state
+            .identity
+            .revoke_session(session.user_id, session.id)
+            .await
+            .map_err(|e| ApiError::internal("ending a locked user's session", e))?;
+        return Err(locked);
+    }
     let roles = load_roles(&state, session.user_id).await?;
     let access_token =
         state
