@@ -42,6 +42,10 @@ macro_rules! backend_suite {
                 stale_password_change_is_rejected,
                 parallel_login_failures_all_count,
                 login_lock_and_window,
+                security_events_filter_and_page,
+                account_lock_and_unlock,
+                payment_change_after_new_device,
+                service_credentials_round_trip,
             );
         }
     };

@@ -32,6 +32,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::identity::login::ThrottleKeys;
 use crate::serve::PeerAddr;
+use crate::store::StoreError;
+use crate::store::security::SecurityStore;
 
 /// Observations of one rule, per key, within the rule's window.
 struct WindowCounter<K> {
@@ -240,21 +242,42 @@ fn unverified_subject(token: &str) -> Option<Uuid> {
 /// whether an event was raised.
 pub async fn note_payment_method_change(state: &AppState, user_id: Uuid) -> Result<bool, ApiError> {
     let window_secs = state.config.security.new_device_payment_window_secs;
-    let since = OffsetDateTime::now_utc() - time::Duration::seconds(window_secs as i64);
-    let recent_new_device = state
-        .security
-        .store
+    let event = payment_change_event(
+        state.security.store.as_ref(),
+        user_id,
+        window_secs,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(|e| ApiError::internal("reading recent security events", e))?;
+    match event {
+        Some(event) => {
+            raise(state, event).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Returns the event a payment-method change at `now` raises: one when the
+/// user had a `new_device` event within `window_secs` before.
+pub async fn payment_change_event(
+    store: &dyn SecurityStore,
+    user_id: Uuid,
+    window_secs: u64,
+    now: OffsetDateTime,
+) -> Result<Option<SecurityEvent>, StoreError> {
+    let since = now - time::Duration::seconds(window_secs as i64);
+    if !store
         .has_security_event_since(user_id, kind::NEW_DEVICE, since)
-        .await
-        .map_err(|e| ApiError::internal("reading recent security events", e))?;
-    if !recent_new_device {
-        return Ok(false);
+        .await?
+    {
+        return Ok(None);
     }
     let event = SecurityEvent::new(kind::NEW_DEVICE_PAYMENT_CHANGE, Severity::High)
         .user(Some(user_id))
         .details(serde_json::json!({ "window_secs": window_secs }));
-    raise(state, event).await?;
-    Ok(true)
+    Ok(Some(event))
 }
 
 #[cfg(test)]

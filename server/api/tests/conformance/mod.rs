@@ -4,9 +4,11 @@
 
 mod credentials;
 mod identity;
+mod security;
 
 pub use credentials::*;
 pub use identity::*;
+pub use security::*;
 
 use std::sync::Arc;
 
