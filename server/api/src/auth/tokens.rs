@@ -429,6 +429,23 @@ mod tests {
     }
 
     #[test]
+    fn audiences_keep_user_and_service_tokens_apart() {
+        let signer = signer();
+        let user = signer.issue(Uuid::now_v7(), Uuid::now_v7()).expect("issue");
+        let service = signer
+            .issue_service("spc_0011", &["audit:read".to_owned()], 600)
+            .expect("issue service");
+
+        let claims = signer
+            .verify_service(service.expose_secret())
+            .expect("service token verifies as one");
+        assert_eq!(claims.client_id, "spc_0011");
+        assert_eq!(claims.scope, "audit:read");
+        assert!(signer.verify(service.expose_secret()).is_err());
+        assert!(signer.verify_service(user.expose_secret()).is_err());
+    }
+
+    #[test]
     fn unsigned_token_is_rejected() {
         let signer = signer();
         let header = BASE64URL.encode(br#"{"alg":"none","typ":"JWT"}"#);
