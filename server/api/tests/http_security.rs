@@ -1,7 +1,7 @@
-//! Suspicious-activity rules over HTTPS on a live server: each rule raises
-//! its security event, a high-severity event reaches a webhook receiver on
+//! Suspicious-activity rules over HTTPS on a live server. Each rule raises
+//! its security event. A high-severity event reaches a webhook receiver on
 //! 127.0.0.1 with a valid signature and locks the account until an
-//! administrator unlocks it, and phones report pin failures.
+//! administrator unlocks it. Phones report pin failures.
 
 mod http_support;
 mod identity_support;

@@ -80,7 +80,8 @@ async fn api_key_scopes_and_revocation() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let api_key = text(&created, "api_key").to_owned();
     let prefix = text(&created, "prefix").to_owned();
-    assert!(prefix.starts_with("spk_") && prefix.len() == 12, "{prefix}");
+    assert!(prefix.starts_with("spk_"), "{prefix}");
+    assert_eq!(prefix.len(), 12, "{prefix}");
     assert!(api_key.starts_with(&format!("{prefix}_")));
     let secret = &api_key[prefix.len() + 1..];
     let (status, listed) = live.get_with("/v1/admin/api-keys", &admin).await;

@@ -8,9 +8,9 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-/// Shortest webhook secret accepted, in bytes.
+/// Minimum webhook secret length, in bytes.
 const MIN_WEBHOOK_SECRET_BYTES: usize = 32;
-/// Longest window a rule may count over: one day.
+/// Maximum window a rule may count over: one day.
 const MAX_WINDOW_SECS: u64 = 24 * 60 * 60;
 
 /// A rule fires when `count` matching observations fall within

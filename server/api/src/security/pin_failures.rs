@@ -28,9 +28,9 @@ use crate::identity::client::ClientInfo;
 
 /// Route key of the rate limit.
 pub const PIN_FAILURES_ROUTE: &str = "POST /v1/security/pin-failures";
-/// Most SPKI hashes one report may list: a chain is rarely longer.
+/// Maximum SPKI hashes one report may list; a chain is rarely longer.
 const MAX_PRESENTED_KEYS: usize = 10;
-/// Longest DNS name.
+/// Maximum length of a DNS name.
 const MAX_HOST_CHARS: usize = 253;
 
 /// The reporting user, when the request carried a valid access token.

@@ -7,7 +7,7 @@
 //!   (medium);
 //! - a payment-method change soon after a `new_device` event (high).
 //!
-//! The first three count in sliding windows held in memory; when a rule
+//! The first three count in sliding windows kept in memory. When a rule
 //! fires, its key starts again from zero, so a steady attack raises one
 //! event per `count` observations rather than one per request.
 //!

@@ -42,7 +42,7 @@ pub struct WebhookSender {
     queue: mpsc::Sender<Alert>,
 }
 
-/// What every delivery needs.
+/// The client, URL and key shared by every delivery.
 struct Delivery {
     client: reqwest::Client,
     url: String,

@@ -222,8 +222,8 @@ async fn audit_change(
     record(state, event).await
 }
 
-/// The identifier a credential is shown by: `spk_<prefix>` or the
-/// `client_id`.
+/// Returns the identifier a credential is shown by: `spk_<prefix>` or
+/// the `client_id`.
 pub fn public_id(row: &ServiceCredentialRow) -> String {
     match row.kind {
         CredentialKind::ApiKey => format!("{API_KEY_START}{}", row.lookup_id),

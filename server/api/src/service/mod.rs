@@ -61,7 +61,7 @@ pub fn routes() -> Router<AppState> {
 
 /// A service authenticated by an API key (`Authorization: ApiKey <key>`) or
 /// an OAuth2 access token (`Authorization: Bearer <token>`), with the scopes
-/// it holds now.
+/// it has now.
 #[derive(Clone, Debug)]
 pub struct ServiceCaller {
     pub credential_id: Uuid,
@@ -116,7 +116,7 @@ impl ServiceCaller {
         }
     }
 
-    /// Rejects with 403, and audits the denial, unless the caller holds
+    /// Rejects with 403, and audits the denial, unless the caller has
     /// `scope`.
     pub async fn require(
         &self,
@@ -249,7 +249,7 @@ async fn authenticate_token(
         return Err(rejected());
     };
     // The token carries the scopes granted at issue; only those the client
-    // still holds count.
+    // still has count.
     let scopes = claims
         .scope
         .split(' ')

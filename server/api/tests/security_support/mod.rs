@@ -29,8 +29,8 @@ pub struct Delivery {
     pub body: Bytes,
 }
 
-/// An HTTPS endpoint that records every POST to `/hook`. It answers the
-/// first `failures` requests with 503, to exercise retries.
+/// An HTTPS endpoint that records every POST to `/hook`. It responds to
+/// the first `failures` requests with 503, to exercise retries.
 pub struct WebhookReceiver {
     pub url: String,
     pub ca_file: PathBuf,
@@ -153,7 +153,7 @@ pub async fn admin_events(live: &Live, admin: &str, query: &str) -> serde_json::
     page
 }
 
-/// A login body with a wrong password.
+/// Builds a login body with a wrong password.
 pub fn wrong_login(email: &str) -> serde_json::Value {
     json!({"email": email, "password": "Wrong-Password-0000!", "device_fingerprint": "attacker"})
 }
