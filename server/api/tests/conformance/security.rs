@@ -10,20 +10,9 @@ use sharepay_server::store::security::{
 use time::Duration;
 use uuid::Uuid;
 
-use super::{HOSTILE_STRINGS, now_seconds, user_row};
+use super::identity::stored_user;
+use super::{HOSTILE_STRINGS, now_seconds};
 use crate::support::TestBackend;
-
-async fn stored_user(backend: &TestBackend, index_byte: u8) -> Uuid {
-    let user = user_row("v1:security", index_byte);
-    let id = user.id;
-    backend
-        .data
-        .store
-        .insert_user(user)
-        .await
-        .expect("insert user");
-    id
-}
 
 fn event(user_id: Option<Uuid>, kind: &str, severity: &str, age_seconds: i64) -> SecurityEventRow {
     SecurityEventRow {
