@@ -1,4 +1,6 @@
-//! Access tokens (EdDSA JWTs, 15 minutes) and opaque refresh tokens.
+//! Access tokens (EdDSA JWTs, 15 minutes) and opaque refresh tokens, and
+//! the OAuth2 client-credentials tokens of services, which are signed by
+//! the same keys for another audience.
 //!
 //! Verification accepts only EdDSA and checks `kid`, `iss`, `aud`, `exp` and
 //! `nbf`. Signing keys rotate through the key provider; a retired key stays

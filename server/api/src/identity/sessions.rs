@@ -143,8 +143,10 @@ pub async fn refresh(
         crate::security::ensure_not_locked(&state, session.user_id, "auth.refresh", request_id)
             .await
     {
-        // The lock ended every session when it was set; this one slipped in
-        // between, so it ends now.
+        // The lock ended every session when it was set, so only a refresh
+        // racing the lock gets here; its session ends now.
+        // NOTE: a refresh token of a session the lock ended gets the generic
+        // 401, not `account-locked`, because its session no longer exists.
         state
             .identity
             .revoke_session(session.user_id, session.id)

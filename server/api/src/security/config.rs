@@ -51,8 +51,9 @@ impl Threshold {
     }
 }
 
-/// Settings of security events, alerts and service access.
-#[derive(Clone, Debug, Deserialize)]
+/// Settings of security events, alerts and service access. `Debug` shows
+/// [`SecurityConfig::redacted`].
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
     /// Lock the account of a high-severity event pending an
@@ -207,7 +208,7 @@ impl SecurityConfig {
     pub fn redacted(&self) -> serde_json::Value {
         serde_json::json!({
             "lock_on_high_severity": self.lock_on_high_severity,
-            "webhook_url": self.webhook_url,
+            "webhook_url": self.webhook_url.as_deref().map(webhook_origin),
             "webhook_secret": self.webhook_secret.as_ref().map(|_| "[redacted]"),
             "webhook_ca_file": self.webhook_ca_file.as_ref().map(|path| path.display().to_string()),
             "webhook_timeout_secs": self.webhook_timeout_secs,
@@ -219,6 +220,21 @@ impl SecurityConfig {
             "new_device_payment_window_secs": self.new_device_payment_window_secs,
             "service_token_seconds": self.service_token_seconds,
         })
+    }
+}
+
+impl std::fmt::Debug for SecurityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecurityConfig {}", self.redacted())
+    }
+}
+
+/// Returns `https://host[:port]` of a webhook URL. Some alert services put
+/// a secret in the path or query, so only the origin is logged.
+pub fn webhook_origin(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => parsed.origin().ascii_serialization(),
+        Err(_) => "[invalid URL]".to_owned(),
     }
 }
 
@@ -264,13 +280,18 @@ mod tests {
     #[test]
     fn redacted_hides_webhook_secret() {
         let config = SecurityConfig {
-            webhook_url: Some("https://127.0.0.1:9/hook".to_owned()),
+            webhook_url: Some("https://127.0.0.1:9/hooks/path-token-value".to_owned()),
             webhook_secret: Some(SecretString::from("webhook-secret-value-".repeat(2))),
             ..SecurityConfig::default()
         };
 
-        let output = format!("{} {:?}", config.redacted(), config);
-        assert!(!output.contains("webhook-secret-value"), "{output}");
+        let redacted = config.redacted().to_string();
+        let debug = format!("{config:?}");
+        assert!(!redacted.contains("webhook-secret-value"), "{redacted}");
+        assert!(!debug.contains("webhook-secret-value"), "{debug}");
+        assert!(!debug.contains("path-token-value"), "{debug}");
+        assert!(!redacted.contains("path-token-value"), "{redacted}");
+        assert!(redacted.contains("https://127.0.0.1:9"), "{redacted}");
     }
 
     #[test]

@@ -77,7 +77,10 @@ impl WebhookSender {
         });
         let (queue, receiver) = mpsc::channel(config.webhook_queue_capacity);
         tokio::spawn(deliver_all(delivery, receiver));
-        tracing::info!(url = %url, "security alerts go to the webhook");
+        tracing::info!(
+            origin = %super::config::webhook_origin(url),
+            "sending security alerts to the webhook"
+        );
         Ok(Some(Self { queue }))
     }
 
