@@ -295,6 +295,32 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_come_from_environment() {
+        let env = [
+            (
+                "SHAREPAY_SECURITY__WEBHOOK_URL",
+                "https://127.0.0.1:9443/hook",
+            ),
+            (
+                "SHAREPAY_SECURITY__WEBHOOK_SECRET",
+                "an-environment-secret-of-40-bytes-length",
+            ),
+            ("SHAREPAY_SECURITY__LOCK_ON_HIGH_SEVERITY", "false"),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned()));
+
+        let config = crate::config::ServerConfig::load(None, env).expect("load");
+        config.validate().expect("valid");
+        let security = &config.security;
+        assert_eq!(
+            security.webhook_url.as_deref(),
+            Some("https://127.0.0.1:9443/hook")
+        );
+        assert!(security.webhook_secret.is_some());
+        assert!(!security.lock_on_high_severity);
+    }
+
+    #[test]
     fn zero_threshold_is_rejected() {
         let config = SecurityConfig {
             credential_stuffing: Threshold::new(0, 60),
