@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceCredentialRequest {
-    /// What the credential is for, shown to administrators.
+    /// Purpose of the credential, shown to administrators.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// Scopes it may use: `audit:read`, `security-events:read`.

@@ -46,8 +46,8 @@ pub mod kind {
     pub const PIN_FAILURE: &str = "pin_failure";
 }
 
-/// How serious an event is. Only `High` sends an alert and can lock the
-/// account.
+/// The seriousness of an event. Only `High` sends an alert and can lock
+/// the account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Low,
@@ -277,7 +277,7 @@ pub async fn ensure_not_locked(
     Err(ApiError::AccountLocked)
 }
 
-/// The JSON body of a webhook alert.
+/// Serializes the JSON body of a webhook alert.
 fn alert_body(
     row: &SecurityEventRow,
     details: &serde_json::Value,
