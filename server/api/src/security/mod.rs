@@ -184,6 +184,12 @@ pub async fn raise(state: &AppState, event: SecurityEvent) -> Result<Uuid, ApiEr
         "client_address": event.client_address,
     }));
     record(state, audit).await?;
+    metrics::counter!(
+        "security_events_total",
+        "kind" => event.kind,
+        "severity" => event.severity.as_str(),
+    )
+    .increment(1);
     tracing::warn!(
         event_id = %row.id,
         kind = event.kind,

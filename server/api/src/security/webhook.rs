@@ -88,6 +88,7 @@ impl WebhookSender {
     /// the queue is full.
     pub fn send(&self, event_id: Uuid, body: Vec<u8>) {
         if let Err(e) = self.queue.try_send(Alert { event_id, body }) {
+            metrics::counter!("security_alerts_dropped_total", "reason" => "queue").increment(1);
             tracing::error!(%event_id, error = %e, "dropped a security alert: the webhook queue is full or closed");
         }
     }
@@ -193,6 +194,7 @@ async fn deliver(delivery: &Delivery, alert: Alert) {
             delay = (delay * 2).min(MAX_RETRY_DELAY);
         }
     }
+    metrics::counter!("security_alerts_dropped_total", "reason" => "attempts").increment(1);
     tracing::error!(%event_id, attempts = delivery.max_attempts, "gave up delivering a security alert");
 }
 
