@@ -10,6 +10,7 @@ pub mod money;
 pub mod reading_review;
 pub mod readings;
 pub mod security;
+pub mod service;
 pub mod split;
 pub mod validation;
 

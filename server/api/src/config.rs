@@ -38,7 +38,9 @@ const ENV_KEYS: &[&str] = &[
     "operator_secret_file",
     "http",
     "vault",
+    "identity",
     "webauthn",
+    "security",
 ];
 const MAX_POOL_SIZE: usize = 1024;
 
@@ -68,6 +70,8 @@ pub struct ServerConfig {
     pub identity: crate::identity::IdentityConfig,
     /// The WebAuthn relying party and the origins it accepts.
     pub webauthn: crate::identity::webauthn::WebauthnConfig,
+    /// Suspicious-activity rules, alerts, account locks and service tokens.
+    pub security: crate::security::SecurityConfig,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +87,7 @@ impl Default for ServerConfig {
             vault: VaultSettings::default(),
             identity: crate::identity::IdentityConfig::default(),
             webauthn: crate::identity::webauthn::WebauthnConfig::default(),
+            security: crate::security::SecurityConfig::default(),
         }
     }
 }
@@ -245,6 +250,9 @@ impl ServerConfig {
         self.webauthn
             .validate(self.listen)
             .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.security
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         self.vault.validate()
     }
 
@@ -270,6 +278,7 @@ impl ServerConfig {
             "vault": self.vault.redacted(),
             "identity": format!("{:?}", self.identity),
             "webauthn": format!("{:?}", self.webauthn),
+            "security": self.security.redacted(),
         })
     }
 

@@ -16,6 +16,7 @@ use crate::keys::{KeyProvider, KeyPurpose, LocalKeyring, resolve_operator_secret
 use crate::store::Store;
 use crate::store::identity::IdentityStore;
 use crate::store::postgres::PostgresStore;
+use crate::store::security::SecurityStore;
 use crate::store::sqlcipher::SqlCipherStore;
 use crate::store::users::UserDirectory;
 
@@ -44,6 +45,9 @@ pub struct DataLayer {
     pub store: Arc<dyn Store>,
     /// The same backend as `store`, for sessions, refresh tokens and roles.
     pub identity: Arc<dyn IdentityStore>,
+    /// The same backend as `store`, for security events and service
+    /// credentials.
+    pub security: Arc<dyn SecurityStore>,
     pub users: Arc<UserDirectory>,
     pub audit: Arc<Audit>,
     /// The exclusive lock on the data directory, taken when the server
@@ -92,7 +96,8 @@ impl DataLayer {
             check_embedded_files_agree(&data_dir)?;
         }
         let keys = open_keyring(config, &data_dir, mode)?;
-        let (store, identity) = open_store(config, &data_dir, keys.as_ref(), mode).await?;
+        let (store, identity, security) =
+            open_store(config, &data_dir, keys.as_ref(), mode).await?;
         Ok(Self {
             users: Arc::new(UserDirectory::new(Arc::clone(&store), Arc::clone(&keys))),
             audit: Arc::new(
@@ -104,6 +109,7 @@ impl DataLayer {
             store,
             identity,
             lock,
+            security,
         })
     }
 }
@@ -186,7 +192,14 @@ async fn open_store(
     data_dir: &Path,
     keys: &dyn KeyProvider,
     mode: OpenMode,
-) -> Result<(Arc<dyn Store>, Arc<dyn IdentityStore>), StartupError> {
+) -> Result<
+    (
+        Arc<dyn Store>,
+        Arc<dyn IdentityStore>,
+        Arc<dyn SecurityStore>,
+    ),
+    StartupError,
+> {
     let store_error = |e: crate::store::StoreError| StartupError::Store(e.to_string());
     match &config.database_url {
         Some(url) => {
@@ -195,7 +208,11 @@ async fn open_store(
                 .map_err(store_error)?;
             tracing::info!(database = %url.redacted(), "opened the PostgreSQL store");
             let store = Arc::new(store);
-            Ok((Arc::clone(&store) as Arc<dyn Store>, store))
+            Ok((
+                Arc::clone(&store) as Arc<dyn Store>,
+                Arc::clone(&store) as Arc<dyn IdentityStore>,
+                store,
+            ))
         }
         None => {
             let path = data_dir.join(DATABASE_FILE);
@@ -214,7 +231,11 @@ async fn open_store(
                 .map_err(|e| StartupError::io("restrict the database file", &path, e))?;
             tracing::info!(path = %path.display(), "opened the SQLCipher store");
             let store = Arc::new(store);
-            Ok((Arc::clone(&store) as Arc<dyn Store>, store))
+            Ok((
+                Arc::clone(&store) as Arc<dyn Store>,
+                Arc::clone(&store) as Arc<dyn IdentityStore>,
+                store,
+            ))
         }
     }
 }

@@ -60,6 +60,10 @@ pub enum ApiError {
     Forbidden { detail: String },
     #[error("conflict")]
     Conflict { detail: String },
+    /// A high-severity security event locked the account until an
+    /// administrator unlocks it.
+    #[error("account locked")]
+    AccountLocked,
     #[error("not found")]
     NotFound,
     /// The `Idempotency-Key` was used before with a different request.
@@ -142,6 +146,7 @@ impl ApiError {
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Self::AccountLocked => (StatusCode::FORBIDDEN, "account-locked", "Account locked"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::IdempotencyKeyInProgress => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -194,6 +199,9 @@ impl ApiError {
             | Self::Conflict { detail }
             | Self::Forbidden { detail } => detail.clone(),
             Self::NotFound => "no such resource".to_owned(),
+            Self::AccountLocked => "this account is locked pending a security review after \
+                suspicious activity; contact an administrator to unlock it"
+                .to_owned(),
             Self::IdempotencyKeyInProgress => {
                 "a request with this Idempotency-Key is still running; retry in a few seconds"
                     .to_owned()
@@ -286,6 +294,11 @@ pub fn problem_response(problem: Problem) -> Response {
 /// Media type of every error body (RFC 9457).
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// Marks an error response whose body a standard fixes (such as an OAuth2
+/// error), so [`with_request_id`] leaves it as it is.
+#[derive(Clone, Copy, Debug)]
+pub struct StandardErrorBody;
+
 /// Makes an error response carry `request_id` in its problem body.
 ///
 /// A response built by [`problem_response`] gets the id written into its
@@ -296,6 +309,9 @@ pub fn with_request_id(response: Response, request_id: &str) -> Response {
     let (mut parts, body) = response.into_parts();
     let problem = match parts.extensions.remove::<Problem>() {
         Some(problem) => problem,
+        None if parts.extensions.get::<StandardErrorBody>().is_some() => {
+            return Response::from_parts(parts, body);
+        }
         None if parts.status.is_client_error() || parts.status.is_server_error() => {
             ApiError::from_status(parts.status).to_problem()
         }

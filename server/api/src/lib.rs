@@ -23,7 +23,9 @@ pub mod observability;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
+pub mod security;
 pub mod serve;
+pub mod service;
 pub mod store;
 pub mod tls;
 pub mod validate;
@@ -70,6 +72,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordHashing>,
     pub tokens: Arc<TokenSigner>,
     pub limits: Arc<RateLimits>,
+    /// Security events, their rules and alerts, and service credentials.
+    pub security: Arc<security::SecurityService>,
     /// The card vault, embedded or remote.
     pub vault: VaultClient,
     /// The vault's phone-facing URL, which phones use to save cards.
@@ -263,6 +267,8 @@ fn build_state(
         TokenSigner::from_provider(keys).map_err(|e| StartupError::Config(e.to_string()))?;
     let webauthn = identity::webauthn::relying_party(&config.webauthn, config.listen)
         .map_err(StartupError::Config)?;
+    let security = security::SecurityService::start(&config.security, Arc::clone(&data.security))
+        .map_err(StartupError::Config)?;
 
     Ok(AppState {
         config: Arc::new(config),
@@ -273,6 +279,7 @@ fn build_state(
         passwords: Arc::new(passwords),
         tokens: Arc::new(tokens),
         limits,
+        security: Arc::new(security),
         vault: vault.client.clone(),
         vault_phone_url: vault.phone_url.clone(),
         webauthn: Arc::new(webauthn),
@@ -333,6 +340,8 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
         .merge(households::routes())
         .merge(identity::routes())
         .merge(identity::webauthn::routes())
+        .merge(security::routes())
+        .merge(service::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))

@@ -11,11 +11,13 @@ use std::sync::OnceLock;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sharepay_domain::wire::{FieldError, Problem};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::identity::{admin, passwords, sessions};
 use crate::routes;
+use crate::security::{admin as security_admin, pin_failures};
+use crate::service::{admin as service_admin, endpoints as service_endpoints, oauth};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,11 @@ use crate::routes;
         routes::health, routes::register, routes::login, routes::me, openapi_json,
         sessions::refresh, sessions::list, sessions::revoke, sessions::revoke_others,
         sessions::jwks, admin::force_logout, passwords::change_password,
+        pin_failures::report, security_admin::list_events, security_admin::unlock,
+        service_admin::create_api_key, service_admin::list_api_keys, service_admin::revoke_api_key,
+        service_admin::create_oauth_client, service_admin::list_oauth_clients,
+        service_admin::revoke_oauth_client, oauth::token, service_endpoints::audit,
+        service_endpoints::security_events,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
@@ -36,11 +43,14 @@ use crate::routes;
         (name = "account", description = "The signed-in user's own data."),
         (name = "admin", description = "Operations for system administrators."),
         (name = "households", description = "Households, invitations, members, meters and meter readers."),
+        (name = "security", description = "Security reports from phones."),
+        (name = "service", description = "Service access by API key or OAuth2 client-credentials token."),
     )
 )]
 pub struct ApiDoc;
 
-/// Adds the bearer-token security scheme that authenticated routes name.
+/// Adds the bearer-token and API key security schemes that authenticated
+/// routes name.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -49,6 +59,14 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".to_owned());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        // `Authorization: ApiKey spk_<prefix>_<secret>`.
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`ApiKey spk_<prefix>_<secret>`, created by an administrator",
+            ))),
+        );
     }
 }
 

@@ -139,6 +139,7 @@ pub async fn login(
 
     let keys = ThrottleKeys::new(&state, &email, client.ip_address.as_deref())?;
     let user = login::check_password(&state, &email, password, &keys, request_id).await?;
+    crate::security::ensure_not_locked(&state, user.id, "auth.login", request_id).await?;
 
     let tokens = crate::identity::sessions::open_session(
         &state,

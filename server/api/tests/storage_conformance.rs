@@ -46,6 +46,10 @@ macro_rules! backend_suite {
                 webauthn_credentials_round_trip,
                 webauthn_ceremony_taken_once,
                 webauthn_ceremony_expiry_and_limit,
+                security_events_filter_and_page,
+                account_lock_and_unlock,
+                payment_change_after_new_device,
+                service_credentials_round_trip,
             );
         }
     };

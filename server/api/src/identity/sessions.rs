@@ -139,6 +139,21 @@ pub async fn refresh(
         RefreshOutcome::Rotated(session) => session,
         rejected => return Err(reject_refresh(&state, rejected, request_id).await?),
     };
+    if let Err(locked) =
+        crate::security::ensure_not_locked(&state, session.user_id, "auth.refresh", request_id)
+            .await
+    {
+        // The lock ended every session when it was set, so only a refresh
+        // racing the lock gets here; its session ends now.
+        // NOTE: a refresh token of a session the lock ended gets the generic
+        // 401, not `account-locked`, because its session no longer exists.
+        state
+            .identity
+            .revoke_session(session.user_id, session.id)
+            .await
+            .map_err(|e| ApiError::internal("ending a locked user's session", e))?;
+        return Err(locked);
+    }
     let roles = load_roles(&state, session.user_id).await?;
     let access_token =
         state

@@ -17,6 +17,7 @@ pub mod postgres;
 mod postgres_credentials;
 mod postgres_identity;
 pub mod readings;
+pub mod security;
 pub mod sqlcipher;
 mod sqlcipher_credentials;
 mod sqlcipher_identity;

@@ -4,10 +4,12 @@
 
 mod credentials;
 mod identity;
+mod security;
 mod webauthn;
 
 pub use credentials::*;
 pub use identity::*;
+pub use security::*;
 pub use webauthn::*;
 
 use std::sync::Arc;
