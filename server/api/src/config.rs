@@ -38,6 +38,8 @@ const ENV_KEYS: &[&str] = &[
     "operator_secret_file",
     "http",
     "vault",
+    "notifications",
+    "mfa",
 ];
 const MAX_POOL_SIZE: usize = 1024;
 
@@ -65,6 +67,10 @@ pub struct ServerConfig {
     pub vault: VaultSettings,
     /// Sessions, refresh tokens and signing key rotation.
     pub identity: crate::identity::IdentityConfig,
+    /// Adapters and retries of outgoing email and SMS.
+    pub notifications: crate::notify::NotificationsConfig,
+    /// Lifetimes of one-time codes, MFA challenges and step-up checks.
+    pub mfa: crate::identity::mfa_config::MfaConfig,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +85,8 @@ impl Default for ServerConfig {
             http: HttpConfig::default(),
             vault: VaultSettings::default(),
             identity: crate::identity::IdentityConfig::default(),
+            notifications: crate::notify::NotificationsConfig::default(),
+            mfa: crate::identity::mfa_config::MfaConfig::default(),
         }
     }
 }
@@ -238,6 +246,12 @@ impl ServerConfig {
         self.identity
             .validate()
             .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.notifications
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.mfa
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         self.vault.validate()
     }
 
@@ -262,6 +276,8 @@ impl ServerConfig {
             "http": format!("{:?}", self.http),
             "vault": self.vault.redacted(),
             "identity": format!("{:?}", self.identity),
+            "notifications": format!("{:?}", self.notifications),
+            "mfa": format!("{:?}", self.mfa),
         })
     }
 

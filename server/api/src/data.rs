@@ -14,6 +14,7 @@ use crate::error::StartupError;
 use crate::keys::{KeyProvider, KeyPurpose, LocalKeyring, resolve_operator_secret};
 use crate::store::Store;
 use crate::store::identity::IdentityStore;
+use crate::store::mfa::MfaStore;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlcipher::SqlCipherStore;
 use crate::store::users::UserDirectory;
@@ -40,6 +41,9 @@ pub struct DataLayer {
     pub store: Arc<dyn Store>,
     /// The same backend as `store`, for sessions, refresh tokens and roles.
     pub identity: Arc<dyn IdentityStore>,
+    /// The same backend as `store`, for second factors, devices and the
+    /// notification outbox.
+    pub mfa: Arc<dyn MfaStore>,
     pub users: Arc<UserDirectory>,
     pub audit: Arc<Audit>,
 }
@@ -51,7 +55,7 @@ impl DataLayer {
             check_embedded_files_agree(&data_dir)?;
         }
         let keys = open_keyring(config, &data_dir, mode)?;
-        let (store, identity) = open_store(config, &data_dir, keys.as_ref(), mode).await?;
+        let (store, identity, mfa) = open_store(config, &data_dir, keys.as_ref(), mode).await?;
         Ok(Self {
             users: Arc::new(UserDirectory::new(Arc::clone(&store), Arc::clone(&keys))),
             audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&keys))),
@@ -59,6 +63,7 @@ impl DataLayer {
             keys,
             store,
             identity,
+            mfa,
         })
     }
 }
@@ -137,7 +142,7 @@ async fn open_store(
     data_dir: &Path,
     keys: &dyn KeyProvider,
     mode: OpenMode,
-) -> Result<(Arc<dyn Store>, Arc<dyn IdentityStore>), StartupError> {
+) -> Result<(Arc<dyn Store>, Arc<dyn IdentityStore>, Arc<dyn MfaStore>), StartupError> {
     let store_error = |e: crate::store::StoreError| StartupError::Store(e.to_string());
     match &config.database_url {
         Some(url) => {
@@ -146,7 +151,11 @@ async fn open_store(
                 .map_err(store_error)?;
             tracing::info!(database = %url.redacted(), "opened the PostgreSQL store");
             let store = Arc::new(store);
-            Ok((Arc::clone(&store) as Arc<dyn Store>, store))
+            Ok((
+                Arc::clone(&store) as Arc<dyn Store>,
+                Arc::clone(&store) as Arc<dyn IdentityStore>,
+                store,
+            ))
         }
         None => {
             let path = data_dir.join(DATABASE_FILE);
@@ -162,7 +171,11 @@ async fn open_store(
             let store = SqlCipherStore::open(&path, key.expose()).map_err(store_error)?;
             tracing::info!(path = %path.display(), "opened the SQLCipher store");
             let store = Arc::new(store);
-            Ok((Arc::clone(&store) as Arc<dyn Store>, store))
+            Ok((
+                Arc::clone(&store) as Arc<dyn Store>,
+                Arc::clone(&store) as Arc<dyn IdentityStore>,
+                store,
+            ))
         }
     }
 }

@@ -60,6 +60,10 @@ pub enum ApiError {
     Forbidden { detail: String },
     #[error("conflict")]
     Conflict { detail: String },
+    /// The change needs an MFA check from the last few minutes; `methods`
+    /// are the ones the user can pass.
+    #[error("step-up required")]
+    StepUpRequired { methods: Vec<String> },
     #[error("not found")]
     NotFound,
     /// The `Idempotency-Key` was used before with a different request.
@@ -142,6 +146,11 @@ impl ApiError {
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Self::StepUpRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                "step-up-required",
+                "Step-up required",
+            ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::IdempotencyKeyInProgress => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -194,6 +203,11 @@ impl ApiError {
             | Self::Conflict { detail }
             | Self::Forbidden { detail } => detail.clone(),
             Self::NotFound => "no such resource".to_owned(),
+            Self::StepUpRequired { methods } => format!(
+                "this change needs a recent MFA check; pass one at POST /v1/me/step-up/verify \
+                 with one of these methods: {}",
+                methods.join(", ")
+            ),
             Self::IdempotencyKeyInProgress => {
                 "a request with this Idempotency-Key is still running; retry in a few seconds"
                     .to_owned()

@@ -14,7 +14,7 @@ use sharepay_domain::wire::{FieldError, Problem};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::identity::{admin, passwords, sessions};
+use crate::identity::{admin, contact, devices, mfa, passwords, sessions, step_up, totp};
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -27,6 +27,11 @@ use crate::routes;
         routes::health, routes::register, routes::login, routes::me, openapi_json,
         sessions::refresh, sessions::list, sessions::revoke, sessions::revoke_others,
         sessions::jwks, admin::force_logout, passwords::change_password,
+        mfa::challenge, mfa::verify, contact::change_email, contact::verify_email,
+        contact::resend_verification, contact::add_phone, contact::verify_phone,
+        totp::status, totp::enroll, totp::confirm, totp::disable,
+        totp::regenerate_recovery_codes, step_up::challenge, step_up::verify,
+        devices::list, devices::revoke,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
@@ -34,6 +39,7 @@ use crate::routes;
         (name = "meta", description = "Health and the API description."),
         (name = "auth", description = "Registration and login."),
         (name = "account", description = "The signed-in user's own data."),
+        (name = "mfa", description = "Second factors and step-up checks."),
         (name = "admin", description = "Operations for system administrators."),
         (name = "households", description = "Households, invitations, members, meters and meter readers."),
     )

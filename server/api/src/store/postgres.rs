@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0004_readings_idempotency.sql"),
     include_str!("migrations/postgres/0005_identity_sessions.sql"),
     include_str!("migrations/postgres/0006_passwords_login_throttle.sql"),
+    include_str!("migrations/postgres/0007_mfa_devices_outbox.sql"),
 ];
 
 /// Advisory lock ids, arbitrary but fixed, so every instance takes the same.

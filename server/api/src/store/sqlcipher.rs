@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0004_readings_idempotency.sql"),
     include_str!("migrations/sqlcipher/0005_identity_sessions.sql"),
     include_str!("migrations/sqlcipher/0006_passwords_login_throttle.sql"),
+    include_str!("migrations/sqlcipher/0007_mfa_devices_outbox.sql"),
 ];
 
 /// How long a statement waits for another process's lock (for example
