@@ -1,6 +1,6 @@
 //! Known devices: the fingerprints from which a user registered or passed
-//! MFA. A login from any other device must pass MFA, and the user is told
-//! by email.
+//! MFA. A login from any other device must pass MFA, and the user gets an
+//! email about it.
 //!
 //! An account with no device on record (registered by a client that sent
 //! no fingerprint) trusts the first device that logs in, so that such
@@ -28,7 +28,7 @@ use crate::routes::{record, request_id};
 use crate::store::mfa::DeviceRow;
 use crate::store::users::UserRecord;
 
-/// How a login's device relates to the user's known devices.
+/// The relation of a login's device to the user's known devices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceStatus {
     /// A device of the user that was not revoked.

@@ -329,7 +329,7 @@ pub async fn send_factor_code(
 /// The outcome of checking a factor.
 pub enum FactorCheck {
     Passed,
-    /// The proof was wrong; the error tells the client why.
+    /// The proof was wrong, and the error describes the reason for the client.
     Rejected(ApiError),
 }
 

@@ -9,7 +9,7 @@ use std::fmt;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-/// Where email messages go.
+/// The adapter that delivers email.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailAdapter {
@@ -20,7 +20,7 @@ pub enum EmailAdapter {
     Smtp,
 }
 
-/// Where SMS messages go.
+/// The adapter that delivers SMS.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SmsAdapter {
@@ -31,7 +31,7 @@ pub enum SmsAdapter {
     Gateway,
 }
 
-/// How the SMTP connection is secured.
+/// The protection of the SMTP connection.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SmtpTls {
@@ -90,7 +90,7 @@ impl fmt::Debug for SmtpConfig {
 
 /// Settings of the HTTP SMS gateway adapter. The gateway receives
 /// `POST <url>` with `Authorization: Bearer <token>` and the JSON body
-/// `{"to": "+15551234567", "text": "..."}`, and must answer 2xx.
+/// `{"to": "+15551234567", "text": "..."}`, and must respond with a 2xx status.
 #[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsGatewayConfig {

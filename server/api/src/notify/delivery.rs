@@ -2,8 +2,8 @@
 //! through the adapter of its channel, and records the outcome.
 //!
 //! A failed attempt is retried after `retry_base_seconds * 2^(attempts-1)`
-//! (at most one hour) until `max_attempts`; a permanent failure (such as a
-//! recipient the adapter rejects) is given up at once. A claim moves the
+//! (at most one hour) until `max_attempts`. A permanent failure, such as a
+//! recipient the adapter rejects, is given up at once. A claim moves the
 //! message's next attempt forward by [`CLAIM_LEASE`], so a worker that dies
 //! mid-send leaves the message to be retried after the lease.
 
@@ -23,16 +23,16 @@ use crate::store::mfa::{MfaStore, OutboxRow};
 const CLAIM_LEASE: time::Duration = time::Duration::minutes(2);
 /// Messages claimed per poll.
 const BATCH: u32 = 20;
-/// Longest wait between two attempts of one message.
+/// Maximum wait between two attempts of one message.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
-/// Why an adapter could not deliver a message.
+/// A failed delivery by an adapter.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
-    /// Worth retrying: a network error, a timeout, a 5xx answer.
+    /// Worth retrying: a network error, a timeout, a 5xx response.
     #[error("{0}")]
     Temporary(String),
-    /// Retrying cannot help: an invalid recipient, a 4xx answer.
+    /// Retrying cannot help: an invalid recipient, a 4xx response.
     #[error("{0}")]
     Permanent(String),
 }

@@ -1,7 +1,7 @@
 //! The HTTP SMS gateway adapter: `POST <url>` with a bearer token and the
 //! JSON body `{"to": "<E.164 number>", "text": "<message>"}`.
 //!
-//! A 2xx answer is success, 429 and 5xx are retried, other statuses are
+//! A 2xx response is success, 429 and 5xx are retried, other statuses are
 //! permanent failures. TLS uses rustls on ring with the system roots plus
 //! an optional extra CA file.
 

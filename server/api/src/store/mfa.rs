@@ -52,7 +52,7 @@ impl std::fmt::Debug for MfaRow {
 #[derive(Clone, PartialEq, Eq)]
 pub struct CodeRow {
     pub user_id: Uuid,
-    /// What the code confirms, such as `email_verification` or
+    /// The action the code confirms, such as `email_verification` or
     /// `login:<challenge id>`.
     pub purpose: String,
     pub code_hash: [u8; 32],
@@ -93,7 +93,7 @@ pub(super) struct StoredCode {
     pub used: bool,
 }
 
-/// What a backend does after comparing a presented code.
+/// The backend's next step after comparing a presented code.
 pub(super) enum CodeDecision {
     Consume,
     CountFailure,
@@ -178,7 +178,7 @@ pub struct DeviceRow {
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutboxRow {
     pub id: Uuid,
-    /// What the message is about, such as `email_verification`.
+    /// The message's topic, such as `email_verification`.
     pub kind: String,
     /// `email` or `sms`.
     pub channel: String,
