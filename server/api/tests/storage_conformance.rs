@@ -42,6 +42,14 @@ macro_rules! backend_suite {
                 stale_password_change_is_rejected,
                 parallel_login_failures_all_count,
                 login_lock_and_window,
+                parallel_code_attempts_all_count,
+                parallel_code_use_accepts_once,
+                code_expires_and_new_code_resets,
+                mfa_state_and_totp_steps,
+                recovery_codes_work_once,
+                challenge_completes_once,
+                device_revoke_ends_its_sessions,
+                outbox_claims_lease_messages,
             );
         }
     };

@@ -4,9 +4,11 @@
 
 mod credentials;
 mod identity;
+mod mfa;
 
 pub use credentials::*;
 pub use identity::*;
+pub use mfa::*;
 
 use std::sync::Arc;
 
