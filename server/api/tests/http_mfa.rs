@@ -519,3 +519,106 @@ async fn revoking_device_ends_its_sessions() {
         "a revoked device needs MFA: {again}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_gateway_receives_code() {
+    let mut gateway = mfa_support::SmsGatewaySink::start(200).await;
+    let url = gateway.url.clone();
+    let live = MfaLive::start(TestBackend::sqlcipher().await, move |config| {
+        config.notifications.sms = sharepay_server::notify::config::SmsAdapter::Gateway;
+        config.notifications.sms_gateway.url = Some(url);
+        config.notifications.sms_gateway.bearer_token =
+            Some(secrecy::SecretString::from("gateway-test-token".to_owned()));
+    })
+    .await;
+    let email = "gateway@example.org";
+    let phone = "+4915187654321";
+    live.register(email, "phone-a").await;
+    let token = live.access_token(email, "phone-a").await;
+
+    let (status, _) = live
+        .post("/v1/me/phone", Some(&token), &json!({"phone": phone}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let sms = tokio::time::timeout(Duration::from_secs(10), gateway.received.recv())
+        .await
+        .expect("an SMS within 10 s")
+        .expect("the gateway is running");
+
+    assert_eq!(
+        sms.authorization.as_deref(),
+        Some("Bearer gateway-test-token")
+    );
+    assert_eq!(sms.body["to"], phone);
+    let text = sms.body["text"].as_str().expect("text");
+    let code = code_in(&format!("\n\n{text}"));
+    let (status, problem) = live
+        .post("/v1/me/phone/verify", Some(&token), &json!({"code": code}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{problem}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_stores_only_ciphertext() {
+    let live = MfaLive::start(TestBackend::sqlcipher().await, |_| {}).await;
+    let email = "cipher@example.org";
+    live.register(email, "phone-a").await;
+    let code = live.wait_for_code(email, VERIFY_SUBJECT, 1).await;
+
+    let rows = live.backend.raw_rows("notification_outbox").await;
+    assert_eq!(rows.len(), 1);
+    assert!(
+        !support::contains(&rows[0], email.as_bytes()),
+        "the recipient is encrypted"
+    );
+    assert!(
+        !support::contains(&rows[0], code.as_bytes()),
+        "the body is encrypted"
+    );
+    let codes = live.backend.raw_rows("one_time_codes").await;
+    assert!(
+        !support::contains(&codes[0], code.as_bytes()),
+        "codes are hashed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_delivery_is_retried_then_given_up() {
+    // A port that was just free: nothing listens there.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
+    let live = MfaLive::start(TestBackend::sqlcipher().await, move |config| {
+        config.notifications.email = sharepay_server::notify::config::EmailAdapter::Smtp;
+        config.notifications.smtp.port = closed_port;
+        config.notifications.smtp.tls = sharepay_server::notify::config::SmtpTls::None;
+        config.notifications.max_attempts = 2;
+        config.notifications.retry_base_seconds = 1;
+    })
+    .await;
+    live.register("unreachable@example.org", "phone-a").await;
+
+    let mut outcome = None;
+    for _ in 0..100 {
+        let connection = live.backend.sqlite_connection();
+        let row: (u32, bool, Option<String>) = connection
+            .query_row(
+                "SELECT attempts, failed_at IS NOT NULL, last_error FROM notification_outbox",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .expect("read the outbox row");
+        if row.1 {
+            outcome = Some(row);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (attempts, _, last_error) = outcome.expect("delivery given up within 10 s");
+    assert_eq!(attempts, 2);
+    let last_error = last_error.expect("last error");
+    assert!(last_error.contains("SMTP"), "{last_error}");
+    assert!(!last_error.contains("unreachable@"), "{last_error}");
+}

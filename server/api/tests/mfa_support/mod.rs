@@ -259,3 +259,83 @@ async fn serve_smtp(
     }
     Ok(())
 }
+
+/// One request an [`SmsGatewaySink`] received.
+#[derive(Debug)]
+pub struct ReceivedSms {
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+/// A minimal HTTP SMS gateway on 127.0.0.1 that answers every request
+/// with `status` and passes it to the test.
+pub struct SmsGatewaySink {
+    pub url: String,
+    pub received: mpsc::UnboundedReceiver<ReceivedSms>,
+}
+
+impl SmsGatewaySink {
+    pub async fn start(status: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind gateway");
+        let port = listener.local_addr().expect("gateway address").port();
+        let (sender, received) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = serve_http(stream, sender, status).await {
+                        eprintln!("SMS gateway sink connection failed: {e}");
+                    }
+                });
+            }
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}/sms"),
+            received,
+        }
+    }
+}
+
+async fn serve_http(
+    stream: tokio::net::TcpStream,
+    sender: mpsc::UnboundedSender<ReceivedSms>,
+    status: u16,
+) -> std::io::Result<()> {
+    use tokio::io::AsyncReadExt;
+
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut authorization = None;
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "authorization" => authorization = Some(value.trim().to_owned()),
+            "content-length" => length = value.trim().parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).await?;
+    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let _ = sender.send(ReceivedSms {
+        authorization,
+        body,
+    });
+    let response =
+        format!("HTTP/1.1 {status} Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    write.write_all(response.as_bytes()).await?;
+    write.shutdown().await
+}
