@@ -622,3 +622,24 @@ async fn failed_delivery_is_retried_then_given_up() {
     assert!(last_error.contains("SMTP"), "{last_error}");
     assert!(!last_error.contains("unreachable@"), "{last_error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_resends_are_rate_limited() {
+    let live = MfaLive::start(TestBackend::sqlcipher().await, |_| {}).await;
+    let email = "flood@example.org";
+    live.register(email, "phone-a").await;
+    let token = live.access_token(email, "phone-a").await;
+
+    for attempt in 1..=3 {
+        let (status, body) = live
+            .post("/v1/me/email/verification", Some(&token), &json!({}))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "resend {attempt}: {body}");
+    }
+    let (status, problem) = live
+        .post("/v1/me/email/verification", Some(&token), &json!({}))
+        .await;
+
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
+    assert_eq!(problem["type"], "rate-limited");
+}

@@ -31,6 +31,7 @@ use crate::audit::{Actor, AuditEvent, AuditKind, Outcome};
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::error::ApiError;
 use crate::extract::StrictJson;
+use crate::http_config::{Rate, RateLimitRule};
 use crate::notify::Channel;
 use crate::routes::{record, request_id};
 use crate::store::mfa::{ChallengeRow, SessionMfaRow};
@@ -43,6 +44,31 @@ const MAX_MFA_TOKEN_CHARS: usize = 128;
 const FACTOR_FREE_FAILURES: u32 = 10;
 const FACTOR_LOCK: time::Duration = time::Duration::minutes(15);
 const FACTOR_WINDOW: time::Duration = time::Duration::hours(1);
+
+/// Returns the built-in budgets of the routes that send or check codes,
+/// so that nobody can flood a mailbox or phone with codes or guess codes
+/// quickly. Configured `http.rate_limits` entries override them.
+pub fn code_route_budgets() -> Vec<(String, RateLimitRule)> {
+    let rule = |per_address: u32, per_account: Option<u32>| RateLimitRule {
+        per_address: Some(Rate::per_minute(per_address)),
+        per_account: per_account.map(Rate::per_minute),
+    };
+    vec![
+        ("POST /v1/auth/mfa/challenge".to_owned(), rule(10, None)),
+        ("POST /v1/auth/mfa/verify".to_owned(), rule(30, None)),
+        (
+            "POST /v1/me/email/verification".to_owned(),
+            rule(10, Some(3)),
+        ),
+        ("POST /v1/me/email".to_owned(), rule(10, Some(3))),
+        ("POST /v1/me/phone".to_owned(), rule(10, Some(3))),
+        (
+            "POST /v1/me/step-up/challenge".to_owned(),
+            rule(10, Some(5)),
+        ),
+        ("POST /v1/me/step-up/verify".to_owned(), rule(30, Some(10))),
+    ]
+}
 
 /// Returns the `amr` claim (RFC 8176 values where one exists) of a session
 /// whose password check was followed by `method`.
