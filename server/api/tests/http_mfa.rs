@@ -10,6 +10,8 @@ mod support;
 
 use std::time::Duration;
 
+use base64::Engine;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -21,7 +23,6 @@ const CODE_SUBJECT: &str = "Your SharePay security code";
 const NEW_DEVICE_SUBJECT: &str = "New sign-in on your SharePay account";
 
 fn claims(token: &str) -> Value {
-    use base64::Engine;
     let payload = token.split('.').nth(1).expect("JWT payload");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
@@ -41,7 +42,13 @@ async fn enable_totp(live: &MfaLive, token: &str) -> String {
     assert_eq!(status, StatusCode::OK, "{enrollment}");
     let secret = text(&enrollment, "secret").to_owned();
     assert!(text(&enrollment, "otpauth_uri").starts_with("otpauth://totp/SharePay:"));
-    assert!(!text(&enrollment, "qr_png_base64").is_empty());
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(text(&enrollment, "qr_png_base64"))
+        .expect("base64 QR code");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "the QR code is a PNG"
+    );
 
     let code = oathtool(&secret, 0);
     let (status, confirmed) = live

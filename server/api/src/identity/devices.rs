@@ -71,6 +71,9 @@ pub async fn status(
 
 /// Records `fingerprint` as a known device of the user, or refreshes its
 /// last-seen time.
+///
+/// NOTE: only logins call this; a refresh does not move a device's
+/// last-seen time yet.
 pub async fn remember(
     state: &AppState,
     user_id: Uuid,

@@ -281,6 +281,10 @@ pub trait MfaStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Inserts or replaces the MFA record of a session.
+    ///
+    /// NOTE: rows of ended sessions are not deleted yet. Session ids are
+    /// never reused, so they do no harm, but the table grows with every
+    /// MFA login until a retention job removes them.
     async fn record_session_mfa(&self, row: SessionMfaRow) -> Result<(), StoreError>;
 
     async fn session_mfa(&self, session_id: Uuid) -> Result<Option<SessionMfaRow>, StoreError>;
