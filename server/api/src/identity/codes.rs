@@ -22,13 +22,13 @@ pub mod purpose {
     pub const PHONE_VERIFICATION: &str = "phone_verification";
     pub const STEP_UP: &str = "step_up";
 
-    /// The purpose of codes that answer one login challenge.
+    /// Returns the purpose of codes that complete one login challenge.
     pub fn login(challenge_id: uuid::Uuid) -> String {
         format!("login:{challenge_id}")
     }
 }
 
-/// Where a code goes and how the message reads.
+/// The recipient and wording of a code message.
 pub struct CodeMessage<'a> {
     /// The outbox kind, such as `email_verification`.
     pub kind: &'a str,

@@ -46,8 +46,8 @@ const FACTOR_LOCK: time::Duration = time::Duration::minutes(15);
 const FACTOR_WINDOW: time::Duration = time::Duration::hours(1);
 
 /// Returns the built-in budgets of the routes that send or check codes,
-/// so that nobody can flood a mailbox or phone with codes or guess codes
-/// quickly. Configured `http.rate_limits` entries override them.
+/// so that a caller can neither flood a mailbox or phone with codes nor
+/// guess codes quickly. Configured `http.rate_limits` entries override them.
 pub fn code_route_budgets() -> Vec<(String, RateLimitRule)> {
     let rule = |per_address: u32, per_account: Option<u32>| RateLimitRule {
         per_address: Some(Rate::per_minute(per_address)),

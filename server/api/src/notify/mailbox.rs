@@ -46,7 +46,7 @@ impl Mailbox {
     }
 }
 
-/// The file content: headers, a blank line, then the body.
+/// Renders the file content: headers, a blank line, then the body.
 pub fn render(message: &Message) -> String {
     format!(
         "To: {}\nSubject: {}\nKind: {}\nMessage-Id: {}\n\n{}\n",

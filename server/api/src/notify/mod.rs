@@ -37,7 +37,7 @@ pub(crate) const BODY_COLUMN: Column = Column {
     column: "body",
 };
 
-/// How a message reaches its recipient.
+/// The channel that carries a message to its recipient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
     Email,

@@ -82,7 +82,7 @@ impl Live {
     }
 
     /// Logs in from `device` and returns the token response. When the
-    /// server asks for MFA (a new device), passes it with the code it
+    /// server requires MFA (a new device), passes it with the code it
     /// emails to the development mailbox.
     pub async fn login(&self, email: &str, device: &str) -> Value {
         let body = json!({"email": email, "password": GOOD_PASSWORD, "device_fingerprint": device});

@@ -267,7 +267,7 @@ pub struct ReceivedSms {
     pub body: Value,
 }
 
-/// A minimal HTTP SMS gateway on 127.0.0.1 that answers every request
+/// A minimal HTTP SMS gateway on 127.0.0.1 that responds to every request
 /// with `status` and passes it to the test.
 pub struct SmsGatewaySink {
     pub url: String,
