@@ -650,3 +650,59 @@ async fn code_resends_are_rate_limited() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{problem}");
     assert_eq!(problem["type"], "rate-limited");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_change_needs_step_up_and_new_code() {
+    let live = MfaLive::start(TestBackend::sqlcipher().await, |_| {}).await;
+    let old_email = "before@example.org";
+    let new_email = "after@example.org";
+    live.register(old_email, "phone-a").await;
+    let token = live.access_token(old_email, "phone-a").await;
+    let change = json!({"email": new_email});
+
+    let (status, problem) = live.post("/v1/me/email", Some(&token), &change).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["type"], "step-up-required");
+
+    live.post(
+        "/v1/me/step-up/challenge",
+        Some(&token),
+        &json!({"method": "email_code"}),
+    )
+    .await;
+    let code = live.wait_for_code(old_email, CODE_SUBJECT, 1).await;
+    let (status, _) = live
+        .post(
+            "/v1/me/step-up/verify",
+            Some(&token),
+            &json!({"method": "email_code", "code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, sent) = live.post("/v1/me/email", Some(&token), &change).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    let notice = live
+        .wait_for_message(old_email, "Your SharePay email address is being changed")
+        .await;
+    assert!(
+        !notice.contains(new_email),
+        "the notice does not reveal the new address"
+    );
+    let (_, me) = live.get("/v1/me", &token).await;
+    assert_eq!(me["email"], old_email, "unchanged until verified");
+
+    let code = live
+        .wait_for_code(new_email, "Confirm your new SharePay email address", 1)
+        .await;
+    let (status, problem) = live
+        .post("/v1/me/email/verify", Some(&token), &json!({"code": code}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{problem}");
+    let (_, me) = live.get("/v1/me", &token).await;
+    assert_eq!(me["email"], new_email);
+    assert_eq!(me["email_verified"], true);
+    let login = json!({"email": new_email, "password": http_support::GOOD_PASSWORD, "device_fingerprint": "phone-a"});
+    let (status, tokens) = live.post("/v1/auth/login", None, &login).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+}
