@@ -71,9 +71,6 @@ pub async fn status(
 
 /// Records `fingerprint` as a known device of the user, or refreshes its
 /// last-seen time.
-///
-/// NOTE: only logins call this; a refresh does not move a device's
-/// last-seen time yet.
 pub async fn remember(
     state: &AppState,
     user_id: Uuid,
@@ -95,6 +92,19 @@ pub async fn remember(
         })
         .await
         .map_err(|e| ApiError::internal("storing a known device", e))
+}
+
+/// Moves a known device's last-seen time forward at a token refresh. A
+/// failure is logged and does not fail the refresh.
+pub async fn touch(state: &AppState, user_id: Uuid, fingerprint: &str) {
+    let touched = state
+        .mfa
+        .store
+        .touch_device(user_id, fingerprint, OffsetDateTime::now_utc())
+        .await;
+    if let Err(e) = touched {
+        tracing::warn!(%user_id, error = %e, "updating a device's last-seen time failed");
+    }
 }
 
 /// Handles a login from a new device whose password was correct: audits

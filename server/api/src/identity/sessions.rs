@@ -153,6 +153,9 @@ pub async fn refresh(
         RefreshOutcome::Rotated(session) => session,
         rejected => return Err(reject_refresh(&state, rejected, request_id).await?),
     };
+    if let Some(fingerprint) = &session.device_fingerprint {
+        super::devices::touch(&state, session.user_id, fingerprint).await;
+    }
     let roles = load_roles(&state, session.user_id).await?;
     let amr = super::step_up::session_amr(&state, session.id).await?;
     let access_token = state

@@ -304,6 +304,15 @@ pub trait MfaStore: Send + Sync {
     /// and user agent and clears an earlier revocation. Returns its id.
     async fn remember_device(&self, device: DeviceRow) -> Result<Uuid, StoreError>;
 
+    /// Moves the last-seen time of a known, unrevoked device forward;
+    /// does nothing for any other fingerprint.
+    async fn touch_device(
+        &self,
+        user_id: Uuid,
+        fingerprint: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
     /// Lists the user's devices, oldest first.
     async fn list_devices(&self, user_id: Uuid) -> Result<Vec<DeviceRow>, StoreError>;
 

@@ -475,6 +475,24 @@ impl MfaStore for PostgresStore {
         Ok(row.get(0))
     }
 
+    async fn touch_device(
+        &self,
+        user_id: Uuid,
+        fingerprint: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE known_devices SET last_seen_at = $1
+                 WHERE user_id = $2 AND fingerprint = $3 AND revoked_at IS NULL",
+                &[&whole_seconds(now), &user_id, &fingerprint],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
     async fn list_devices(&self, user_id: Uuid) -> Result<Vec<DeviceRow>, StoreError> {
         let client = self.client().await?;
         let rows = client

@@ -609,6 +609,26 @@ impl MfaStore for SqlCipherStore {
         .await
     }
 
+    async fn touch_device(
+        &self,
+        user_id: Uuid,
+        fingerprint: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let fingerprint = fingerprint.to_owned();
+        self.with_connection(move |connection| {
+            connection
+                .execute(
+                    "UPDATE known_devices SET last_seen_at = ?1
+                     WHERE user_id = ?2 AND fingerprint = ?3 AND revoked_at IS NULL",
+                    params![seconds(now), bytes(&user_id), fingerprint],
+                )
+                .map(|_| ())
+                .map_err(db_error)
+        })
+        .await
+    }
+
     async fn list_devices(&self, user_id: Uuid) -> Result<Vec<DeviceRow>, StoreError> {
         self.with_connection(move |connection| {
             let mut statement = connection

@@ -295,6 +295,17 @@ pub async fn device_revoke_ends_its_sessions(backend: &TestBackend) {
         device_id
     );
     assert_eq!(store.count_devices(user).await.expect("count"), 1);
+    let later = now_seconds() + Duration::hours(1);
+    store
+        .touch_device(user, "device-a", later)
+        .await
+        .expect("touch");
+    let touched = store
+        .find_device(user, "device-a")
+        .await
+        .expect("find")
+        .expect("device");
+    assert_eq!(touched.last_seen_at, later);
 
     let ended = store
         .revoke_device(user, device_id, OffsetDateTime::now_utc())
@@ -315,6 +326,19 @@ pub async fn device_revoke_ends_its_sessions(backend: &TestBackend) {
         .expect("find")
         .expect("device");
     assert!(revoked.revoked_at.is_some());
+    store
+        .touch_device(user, "device-a", later + Duration::hours(1))
+        .await
+        .expect("touch a revoked device");
+    let unchanged = store
+        .find_device(user, "device-a")
+        .await
+        .expect("find")
+        .expect("device");
+    assert_eq!(
+        unchanged.last_seen_at, later,
+        "a revoked device is not touched"
+    );
     let other_user = stored_user(backend, 127).await;
     assert_eq!(
         store
