@@ -56,6 +56,8 @@ impl Smtp {
     }
 }
 
+// NOTE: the tests cover only `tls = "none"` against a local listener; the
+// STARTTLS and TLS modes rely on lettre and the system's root certificates.
 fn tls_parameters(host: &str) -> Result<TlsParameters, DeliveryError> {
     TlsParameters::new(host.to_owned()).map_err(|e| {
         DeliveryError::Permanent(format!("setting up TLS for the SMTP server failed: {e}"))
