@@ -43,7 +43,7 @@ pub async fn open_session(
         .map(|(_, tokens)| tokens)
 }
 
-/// Like [`open_session`], and also returns the new session's id.
+/// Opens a session like [`open_session`] and also returns its id.
 pub async fn open_session_with_id(
     state: &AppState,
     user_id: Uuid,

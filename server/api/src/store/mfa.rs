@@ -1,9 +1,10 @@
 //! Storage of second factors, one-time codes, login MFA challenges, known
 //! devices and the notification outbox, behind the [`MfaStore`] trait.
 //!
-//! Secrets never reach a backend in plaintext: codes, MFA tokens and
-//! recovery codes arrive as HMAC-SHA256 values, and the TOTP secret, phone
-//! numbers, pending addresses and message bodies as field ciphertext.
+//! Secrets never reach a backend in plaintext: codes and recovery codes
+//! arrive as HMAC-SHA256 values, MFA tokens as SHA-256 (they are 256-bit
+//! random), and the TOTP secret, phone numbers, pending addresses and
+//! message bodies as field ciphertext.
 //! Every check that must count or consume (a code attempt, a TOTP time
 //! step, a recovery code, a challenge) is one atomic backend operation, so
 //! parallel requests cannot use one secret twice.

@@ -1,7 +1,7 @@
 -- MFA, one-time codes, known devices and the notification outbox.
 -- Timestamps are Unix seconds. Secrets are stored only as HMAC-SHA256
--- (codes, MFA tokens, recovery codes) or as field ciphertext (the TOTP
--- secret, phone numbers, addresses, message bodies).
+-- (codes, recovery codes), SHA-256 (256-bit random MFA tokens) or field
+-- ciphertext (the TOTP secret, phone numbers, addresses, message bodies).
 
 -- Per-user MFA state: one row per user, created on first use.
 CREATE TABLE user_mfa (
