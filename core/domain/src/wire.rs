@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod households;
+pub mod mfa;
 pub mod money;
 pub mod reading_review;
 pub mod readings;
@@ -27,6 +28,11 @@ pub struct RegisterRequest {
     pub email: String,
     #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 128))]
     pub password: String,
+    /// Device fingerprint computed by the phone core; the device becomes a
+    /// known device of the new account, so its first login needs no MFA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    pub device_fingerprint: Option<String>,
 }
 
 impl fmt::Debug for RegisterRequest {
@@ -34,6 +40,7 @@ impl fmt::Debug for RegisterRequest {
         f.debug_struct("RegisterRequest")
             .field("email", &"[redacted]")
             .field("password", &"[redacted]")
+            .field("device_fingerprint", &self.device_fingerprint)
             .finish()
     }
 }
@@ -104,6 +111,9 @@ pub struct MeResponse {
     pub email: String,
     /// RFC 3339 UTC.
     pub created_at: String,
+    /// Whether the user confirmed the address with the emailed code.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// Response of `GET /v1/health`.

@@ -41,6 +41,8 @@ const ENV_KEYS: &[&str] = &[
     "identity",
     "webauthn",
     "security",
+    "notifications",
+    "mfa",
 ];
 const MAX_POOL_SIZE: usize = 1024;
 
@@ -72,6 +74,10 @@ pub struct ServerConfig {
     pub webauthn: crate::identity::webauthn::WebauthnConfig,
     /// Suspicious-activity rules, alerts, account locks and service tokens.
     pub security: crate::security::SecurityConfig,
+    /// Adapters and retries of outgoing email and SMS.
+    pub notifications: crate::notify::NotificationsConfig,
+    /// Lifetimes of one-time codes, MFA challenges and step-up checks.
+    pub mfa: crate::identity::mfa_config::MfaConfig,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +94,8 @@ impl Default for ServerConfig {
             identity: crate::identity::IdentityConfig::default(),
             webauthn: crate::identity::webauthn::WebauthnConfig::default(),
             security: crate::security::SecurityConfig::default(),
+            notifications: crate::notify::NotificationsConfig::default(),
+            mfa: crate::identity::mfa_config::MfaConfig::default(),
         }
     }
 }
@@ -253,6 +261,12 @@ impl ServerConfig {
         self.security
             .validate()
             .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.notifications
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.mfa
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         self.vault.validate()
     }
 
@@ -279,6 +293,8 @@ impl ServerConfig {
             "identity": format!("{:?}", self.identity),
             "webauthn": format!("{:?}", self.webauthn),
             "security": self.security.redacted(),
+            "notifications": format!("{:?}", self.notifications),
+            "mfa": format!("{:?}", self.mfa),
         })
     }
 

@@ -64,6 +64,10 @@ pub enum ApiError {
     /// administrator unlocks it.
     #[error("account locked")]
     AccountLocked,
+    /// The change needs an MFA check from the last few minutes; `methods`
+    /// are the ones the user can pass.
+    #[error("step-up required")]
+    StepUpRequired { methods: Vec<String> },
     #[error("not found")]
     NotFound,
     /// The `Idempotency-Key` was used before with a different request.
@@ -147,6 +151,11 @@ impl ApiError {
             Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::AccountLocked => (StatusCode::FORBIDDEN, "account-locked", "Account locked"),
+            Self::StepUpRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                "step-up-required",
+                "Step-up required",
+            ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::IdempotencyKeyInProgress => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -202,6 +211,11 @@ impl ApiError {
             Self::AccountLocked => "this account is locked pending a security review after \
                 suspicious activity; contact an administrator to unlock it"
                 .to_owned(),
+            Self::StepUpRequired { methods } => format!(
+                "this change needs a recent MFA check; pass one at POST /v1/me/step-up/verify \
+                 with one of these methods: {}",
+                methods.join(", ")
+            ),
             Self::IdempotencyKeyInProgress => {
                 "a request with this Idempotency-Key is still running; retry in a few seconds"
                     .to_owned()

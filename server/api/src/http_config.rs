@@ -327,6 +327,7 @@ impl HttpConfig {
                 },
             ),
         ]);
+        rules.extend(crate::identity::mfa::code_route_budgets());
         rules.extend(self.rate_limits.clone());
         rules
     }

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod keys;
 pub mod middleware;
+pub mod notify;
 pub mod observability;
 pub mod openapi;
 pub mod rate_limit;
@@ -80,6 +81,8 @@ pub struct AppState {
     pub vault_phone_url: Option<String>,
     /// The WebAuthn relying party, from `[webauthn]`.
     pub webauthn: Arc<webauthn_rs::prelude::Webauthn>,
+    /// Second factors, devices and the notification outbox.
+    pub mfa: Arc<identity::factors::MfaContext>,
 }
 
 /// A started server.
@@ -157,7 +160,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         .unwrap_or_default();
     let rotation = config.identity.rotation_period();
     let keys = Arc::clone(&data.keys);
+    let notifications = config.notifications.clone();
+    let transports = notify::delivery::Transports::from_config(&notifications, &data_dir)
+        .map_err(|e| StartupError::Config(e.to_string()))?;
     let state = build_state(config, data, limits, &vault)?;
+    let mfa = Arc::clone(&state.mfa);
     let signer = Arc::clone(&state.tokens);
     record_start(&state.audit, &config_sha256, &data_dir).await?;
     let router = router(state, &http);
@@ -193,6 +200,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
             shutdown_receiver.clone(),
         ));
     }
+    tokio::spawn(notify::delivery::run(
+        Arc::clone(&mfa.store),
+        Arc::clone(&mfa.outbox),
+        transports,
+        notifications,
+        shutdown_receiver.clone(),
+    ));
     let task = tokio::spawn(serve::serve_tls(
         listener,
         identity.server_config,
@@ -270,7 +284,9 @@ fn build_state(
     let security = security::SecurityService::start(&config.security, Arc::clone(&data.security))
         .map_err(StartupError::Config)?;
 
+    let mfa = identity::factors::MfaContext::new(Arc::clone(&data.mfa), Arc::clone(&data.keys));
     Ok(AppState {
+        mfa: Arc::new(mfa),
         config: Arc::new(config),
         store: data.store,
         identity: data.identity,

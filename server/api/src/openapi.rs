@@ -14,7 +14,7 @@ use sharepay_domain::wire::{FieldError, Problem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::identity::{admin, passwords, sessions};
+use crate::identity::{admin, contact, devices, mfa, passwords, sessions, step_up, totp};
 use crate::routes;
 use crate::security::{admin as security_admin, pin_failures};
 use crate::service::{admin as service_admin, endpoints as service_endpoints, oauth};
@@ -34,6 +34,11 @@ use crate::service::{admin as service_admin, endpoints as service_endpoints, oau
         service_admin::create_oauth_client, service_admin::list_oauth_clients,
         service_admin::revoke_oauth_client, oauth::token, service_endpoints::audit,
         service_endpoints::security_events,
+        mfa::challenge, mfa::verify, contact::change_email, contact::verify_email,
+        contact::resend_verification, contact::add_phone, contact::verify_phone,
+        totp::status, totp::enroll, totp::confirm, totp::disable,
+        totp::regenerate_recovery_codes, step_up::challenge, step_up::verify,
+        devices::list, devices::revoke,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
@@ -41,6 +46,7 @@ use crate::service::{admin as service_admin, endpoints as service_endpoints, oau
         (name = "meta", description = "Health and the API description."),
         (name = "auth", description = "Registration and login."),
         (name = "account", description = "The signed-in user's own data."),
+        (name = "mfa", description = "Second factors and step-up checks."),
         (name = "admin", description = "Operations for system administrators."),
         (name = "households", description = "Households, invitations, members, meters and meter readers."),
         (name = "security", description = "Security reports from phones."),

@@ -50,6 +50,14 @@ macro_rules! backend_suite {
                 account_lock_and_unlock,
                 payment_change_after_new_device,
                 service_credentials_round_trip,
+                parallel_code_attempts_all_count,
+                parallel_code_use_accepts_once,
+                code_expires_and_new_code_resets,
+                mfa_state_and_totp_steps,
+                recovery_codes_work_once,
+                challenge_completes_once,
+                device_revoke_ends_its_sessions,
+                outbox_claims_lease_messages,
             );
         }
     };

@@ -38,6 +38,20 @@ pub async fn open_session(
     amr: Vec<String>,
     request_id: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
+    open_session_with_id(state, user_id, device_fingerprint, client, amr, request_id)
+        .await
+        .map(|(_, tokens)| tokens)
+}
+
+/// Opens a session like [`open_session`] and also returns its id.
+pub async fn open_session_with_id(
+    state: &AppState,
+    user_id: Uuid,
+    device_fingerprint: Option<String>,
+    client: ClientInfo,
+    amr: Vec<String>,
+    request_id: Option<&str>,
+) -> Result<(Uuid, TokenResponse), ApiError> {
     let refresh = new_refresh_token()?;
     let now = OffsetDateTime::now_utc();
     let lifetime = time::Duration::days(i64::from(state.config.identity.refresh_token_days));
@@ -86,9 +100,9 @@ pub async fn open_session(
     record(state, event).await?;
 
     tracing::info!(%user_id, %session_id, evicted = evicted.len(), "opened a session");
-    Ok(token_response(
-        access_token.expose_secret(),
-        refresh.token.expose_secret(),
+    Ok((
+        session_id,
+        token_response(access_token.expose_secret(), refresh.token.expose_secret()),
     ))
 }
 
@@ -154,11 +168,14 @@ pub async fn refresh(
             .map_err(|e| ApiError::internal("ending a locked user's session", e))?;
         return Err(locked);
     }
+    if let Some(fingerprint) = &session.device_fingerprint {
+        super::devices::touch(&state, session.user_id, fingerprint).await;
+    }
     let roles = load_roles(&state, session.user_id).await?;
-    let access_token =
-        state
-            .tokens
-            .issue_with(session.user_id, session.id, roles, vec!["pwd".to_owned()])?;
+    let amr = super::step_up::session_amr(&state, session.id).await?;
+    let access_token = state
+        .tokens
+        .issue_with(session.user_id, session.id, roles, amr)?;
     let event = AuditEvent::new(
         AuditKind::Authentication,
         Actor::User(session.user_id),

@@ -13,14 +13,17 @@
 pub mod credentials;
 pub mod households;
 pub mod identity;
+pub mod mfa;
 pub mod postgres;
 mod postgres_credentials;
 mod postgres_identity;
+mod postgres_mfa;
 pub mod readings;
 pub mod security;
 pub mod sqlcipher;
 mod sqlcipher_credentials;
 mod sqlcipher_identity;
+mod sqlcipher_mfa;
 pub mod users;
 pub mod webauthn;
 

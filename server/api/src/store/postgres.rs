@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0004_readings_idempotency.sql"),
     include_str!("migrations/postgres/0005_identity_sessions.sql"),
     include_str!("migrations/postgres/0006_passwords_login_throttle.sql"),
+    include_str!("migrations/postgres/0007_mfa_devices_outbox.sql"),
     include_str!("migrations/postgres/0008_security_events_service_credentials.sql"),
     include_str!("migrations/postgres/0009_webauthn.sql"),
 ];

@@ -4,11 +4,13 @@
 
 mod credentials;
 mod identity;
+mod mfa;
 mod security;
 mod webauthn;
 
 pub use credentials::*;
 pub use identity::*;
+pub use mfa::*;
 pub use security::*;
 pub use webauthn::*;
 
