@@ -623,3 +623,76 @@ async fn credential_limit_is_enforced() {
         assert!(text(&body, "detail").contains("20"), "{backend}: {body}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_passes_login_mfa_and_step_up() {
+    for live in servers().await {
+        let backend = live.backend.backend_name();
+        let user = User::sign_up(&live, "passkey.login@example.com").await;
+        let mut passkey = SoftPasskey::new(true);
+        user.register(&mut passkey, "passkey").await;
+
+        // A registered passkey makes every login ask for it, in place of
+        // an emailed code.
+        let login = json!({
+            "email": "passkey.login@example.com",
+            "password": http_support::GOOD_PASSWORD,
+            "device_fingerprint": "device-2",
+        });
+        let (status, challenge) = live.post("/v1/auth/login", &login).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {challenge}");
+        assert_eq!(challenge["mfa_required"], true, "{backend}");
+        assert_eq!(challenge["methods"], json!(["webauthn"]), "{backend}");
+        let mfa_token = text(&challenge, "mfa_token").to_owned();
+
+        let (status, ceremony) = live
+            .post(
+                "/v1/auth/mfa/webauthn/options",
+                &json!({ "mfa_token": mfa_token }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {ceremony}");
+        let options = serde_json::from_value(json!({ "publicKey": ceremony["public_key"] }))
+            .expect("request options");
+        let credential = passkey
+            .do_authentication(origin(WEB_ORIGIN), options)
+            .expect("the authenticator signs");
+        let verify = json!({
+            "mfa_token": mfa_token,
+            "ceremony_id": text(&ceremony, "ceremony_id"),
+            "credential": credential,
+        });
+        let (status, tokens) = live.post("/v1/auth/mfa/webauthn/verify", &verify).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {tokens}");
+        let amr = identity_support::claims_of(text(&tokens, "access_token"))["amr"].clone();
+        assert_eq!(amr, json!(["pwd", "hwk", "mfa"]), "{backend}");
+
+        let (status, replay) = live.post("/v1/auth/mfa/webauthn/verify", &verify).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend}: {replay}");
+
+        // The first session logged in with the password only, so changing
+        // the password needs a step-up, which an assertion passes.
+        let change = json!({
+            "current_password": http_support::GOOD_PASSWORD,
+            "new_password": "Granite-Orchid-Lantern-9m2z!",
+        });
+        let (status, refused) = user.post("/v1/me/password", &change).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{backend}: {refused}");
+        assert!(
+            refused["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("step-up-required")),
+            "{backend}: {refused}"
+        );
+        assert!(
+            refused["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("webauthn")),
+            "{backend}: {refused}"
+        );
+        let (status, body) = user.assert_with(&mut passkey).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        let (status, body) = user.post("/v1/me/password", &change).await;
+        assert!(status.is_success(), "{backend}: {status} {body}");
+    }
+}

@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::extract::PathId;
 use crate::notify::Channel;
 use crate::routes::{record, request_id};
+use crate::security::{self, SecurityEvent, Severity};
 use crate::store::mfa::DeviceRow;
 use crate::store::users::UserRecord;
 
@@ -117,20 +118,17 @@ pub async fn on_new_device(
     client: &ClientInfo,
     request_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    let event = AuditEvent::new(
-        AuditKind::SecurityEvent,
-        Actor::User(user.id),
-        "device.new",
-        &format!("user:{}", user.id),
-        Outcome::Success,
-    )
-    .reason("password accepted from an unknown device; MFA required")
-    .request_id(request_id)
-    .details(serde_json::json!({
-        "device_fingerprint": fingerprint,
-        "user_agent": client.user_agent,
-    }));
-    record(state, event).await?;
+    // The security event is also audited, and it starts the window of the
+    // new-device-then-payment-change rule.
+    let event = SecurityEvent::new(security::kind::NEW_DEVICE, Severity::Medium)
+        .user(Some(user.id))
+        .address(client.ip_address.as_deref())
+        .request_id(request_id)
+        .details(serde_json::json!({
+            "device_fingerprint": fingerprint,
+            "user_agent": client.user_agent,
+        }));
+    security::raise(state, event).await?;
 
     let device = client
         .user_agent

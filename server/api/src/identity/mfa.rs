@@ -76,6 +76,7 @@ pub fn amr_after(method: &str) -> Vec<String> {
     let factor = match method {
         method::TOTP => "otp",
         method::SMS_CODE => "sms",
+        crate::identity::webauthn::WEBAUTHN_METHOD => "hwk",
         other => other,
     };
     vec!["pwd".to_owned(), factor.to_owned(), "mfa".to_owned()]
@@ -93,7 +94,8 @@ pub async fn begin_login(
 ) -> Result<LoginResponse, ApiError> {
     let mfa = state.mfa.state(user.id).await?;
     let device = devices::status(state, user.id, device_fingerprint.as_deref()).await?;
-    if !has_strong_factor(&mfa) && device != DeviceStatus::New {
+    let strong = has_strong_factor(&mfa) || step_up::has_webauthn(state, user.id).await?;
+    if !strong && device != DeviceStatus::New {
         if let Some(fingerprint) = &device_fingerprint {
             devices::remember(state, user.id, fingerprint, client.user_agent.clone()).await?;
         }

@@ -97,7 +97,24 @@ pub async fn user_methods(state: &AppState, user_id: Uuid) -> Result<Vec<String>
         .unused_recovery_codes(user_id)
         .await
         .map_err(|e| ApiError::internal("counting recovery codes", e))?;
-    Ok(methods_of(&mfa, recovery_left))
+    let mut methods = methods_of(&mfa, recovery_left);
+    if has_webauthn(state, user_id).await? {
+        // NOTE: a registered authenticator replaces the emailed code, so a
+        // user whose only factor is a lost passkey needs support to recover.
+        methods.retain(|m| m != sharepay_domain::wire::mfa::method::EMAIL_CODE);
+        methods.insert(0, crate::identity::webauthn::WEBAUTHN_METHOD.to_owned());
+    }
+    Ok(methods)
+}
+
+/// Returns whether the user has registered a security key or passkey.
+pub async fn has_webauthn(state: &AppState, user_id: Uuid) -> Result<bool, ApiError> {
+    let credentials = state
+        .store
+        .list_webauthn_credentials(user_id)
+        .await
+        .map_err(|e| ApiError::internal("listing WebAuthn credentials", e))?;
+    Ok(!credentials.is_empty())
 }
 
 #[utoipa::path(
@@ -164,6 +181,13 @@ pub async fn verify(
     let request_id = request_id(&headers);
     let methods = user_methods(&state, caller.user_id).await?;
     login_mfa::check_method(&request.method, &methods)?;
+    if request.method == crate::identity::webauthn::WEBAUTHN_METHOD {
+        return Err(ApiError::invalid_field(
+            "method",
+            "a security key or passkey passes step-up through POST /v1/me/webauthn/assertions, \
+             not with a code",
+        ));
+    }
 
     let check = login_mfa::check_factor(
         &state,

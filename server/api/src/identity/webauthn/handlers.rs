@@ -177,6 +177,14 @@ pub async fn finish_assertion(
         request_id(&headers),
     )
     .await?;
+    // A verified assertion is also the session's step-up check.
+    crate::identity::step_up::record_check(
+        &state,
+        caller.user_id,
+        caller.session_id,
+        super::login::WEBAUTHN_METHOD,
+    )
+    .await?;
     Ok(Json(AssertionVerifiedResponse {
         credential_id: verified.credential_id.to_string(),
         verified_at: rfc3339(verified.verified_at)?,
@@ -184,7 +192,7 @@ pub async fn finish_assertion(
     }))
 }
 
-fn ceremony_response(started: StartedCeremony) -> Result<CeremonyResponse, ApiError> {
+pub(super) fn ceremony_response(started: StartedCeremony) -> Result<CeremonyResponse, ApiError> {
     Ok(CeremonyResponse {
         ceremony_id: started.id.to_string(),
         expires_at: rfc3339(started.expires_at)?,

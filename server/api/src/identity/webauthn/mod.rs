@@ -13,6 +13,9 @@
 pub mod config;
 mod errors;
 mod handlers;
+mod login;
+
+pub use login::WEBAUTHN_METHOD;
 pub mod service;
 pub mod wire;
 
@@ -58,6 +61,8 @@ pub fn routes() -> Router<AppState> {
             "/v1/me/webauthn/assertions/{ceremony_id}",
             post(handlers::finish_assertion),
         )
+        .route("/v1/auth/mfa/webauthn/options", post(login::options))
+        .route("/v1/auth/mfa/webauthn/verify", post(login::verify))
 }
 
 /// The OpenAPI description of [`routes`], merged into the served document.
@@ -69,6 +74,8 @@ pub fn routes() -> Router<AppState> {
     handlers::remove_credential,
     handlers::start_assertion,
     handlers::finish_assertion,
+    login::options,
+    login::verify,
 ))]
 pub struct WebauthnApi;
 

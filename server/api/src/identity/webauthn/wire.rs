@@ -108,3 +108,25 @@ pub struct AssertionVerifiedResponse {
     /// Whether the authenticator verified the user (PIN or biometrics).
     pub user_verified: bool,
 }
+
+/// Body of `POST /v1/auth/mfa/webauthn/options`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaWebauthnOptionsRequest {
+    /// The token from the login response that asked for MFA.
+    pub mfa_token: String,
+}
+
+/// Body of `POST /v1/auth/mfa/webauthn/verify`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaWebauthnVerifyRequest {
+    /// The same token as for the options.
+    pub mfa_token: String,
+    /// Ceremony id (UUIDv7) from the options response.
+    pub ceremony_id: String,
+    /// The `PublicKeyCredential` (with an assertion response) that the
+    /// authenticator returned.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
