@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: a real server on a loopback port with
 //! its own temporary data directory, and phone clients pointed at it.
 
+pub mod phone;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
