@@ -64,7 +64,11 @@ async fn household_story_through_client() {
     assert_eq!(reader_events.session_revocations(), 0);
 
     let changed = payer
-        .change_member_role(&setup.household_id, &setup.reader_user_id, Role::Participant)
+        .change_member_role(
+            &setup.household_id,
+            &setup.reader_user_id,
+            Role::Participant,
+        )
         .await
         .expect("change role");
     assert_eq!(changed.role, Role::Participant);
@@ -134,10 +138,7 @@ async fn refusals_are_typed() {
         .expect_err("duplicate serial");
     assert!(matches!(error, ClientError::Conflict(_)), "{error:?}");
 
-    let error = payer
-        .create_household("")
-        .await
-        .expect_err("empty name");
+    let error = payer.create_household("").await.expect_err("empty name");
     assert!(matches!(error, ClientError::InvalidInput(_)), "{error:?}");
     assert!(error.to_string().contains("name"), "{error}");
 

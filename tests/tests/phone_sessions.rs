@@ -104,12 +104,12 @@ async fn ended_session_wipes_and_notifies() {
     b.end_session(&other.id).await.expect("end A's session");
 
     let error = a.me().await.expect_err("A's session is over");
-    assert!(
-        matches!(error, ClientError::SessionRevoked(_)),
-        "{error:?}"
-    );
+    assert!(matches!(error, ClientError::SessionRevoked(_)), "{error:?}");
     assert!(!a.has_session().expect("session"), "refresh token wiped");
-    assert!(a.cached_profile().expect("profile").is_none(), "profile wiped");
+    assert!(
+        a.cached_profile().expect("profile").is_none(),
+        "profile wiped"
+    );
     assert_eq!(a.outbox_items().expect("outbox").len(), 1, "outbox kept");
     assert_eq!(a_events.session_revocations(), 1);
 
@@ -135,7 +135,11 @@ async fn end_others_keeps_current() {
     let ended = clients[0].0.end_other_sessions().await.expect("end others");
 
     assert_eq!(ended, 2);
-    clients[0].0.me().await.expect("this device stays signed in");
+    clients[0]
+        .0
+        .me()
+        .await
+        .expect("this device stays signed in");
     for (client, events) in &clients[1..] {
         let error = client.me().await.expect_err("session ended");
         assert!(matches!(error, ClientError::SessionRevoked(_)), "{error:?}");
@@ -160,7 +164,11 @@ async fn logout_ends_server_session() {
     assert!(confirmed, "the server ended the session");
     assert!(!a.has_session().expect("session"));
     assert_eq!(a.device_fingerprint().expect("fingerprint"), fingerprint);
-    assert_eq!(a_events.session_revocations(), 0, "a logout is no revocation");
+    assert_eq!(
+        a_events.session_revocations(),
+        0,
+        "a logout is no revocation"
+    );
     let sessions = b.sessions().await.expect("sessions");
     assert_eq!(sessions.len(), 1, "{sessions:?}");
     assert!(sessions[0].current);
@@ -202,6 +210,10 @@ async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output>
         }
     })
     .await;
-    handles.extend(outputs.into_iter().map(|output| output.expect("polled to the end")));
+    handles.extend(
+        outputs
+            .into_iter()
+            .map(|output| output.expect("polled to the end")),
+    );
     handles
 }

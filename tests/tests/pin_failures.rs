@@ -24,7 +24,10 @@ async fn pin_failures_reach_the_server() {
     let wrong_pins = SharePayClient::new(config, Arc::new(XorKeyWrapper(0x33))).expect("client");
     for _ in 0..3 {
         let error = wrong_pins
-            .register("pinned@example.org", secrecy::SecretString::from("x".to_owned()))
+            .register(
+                "pinned@example.org",
+                secrecy::SecretString::from("x".to_owned()),
+            )
             .await
             .expect_err("pin mismatch");
         assert!(matches!(error, ClientError::PinMismatch), "{error:?}");
@@ -34,9 +37,11 @@ async fn pin_failures_reach_the_server() {
     assert_eq!(queued[0].report.endpoint, "api");
     drop(wrong_pins);
 
-    let client =
-        SharePayClient::new(server.client_config(phone.path()), Arc::new(XorKeyWrapper(0x33)))
-            .expect("client with the right pins");
+    let client = SharePayClient::new(
+        server.client_config(phone.path()),
+        Arc::new(XorKeyWrapper(0x33)),
+    )
+    .expect("client with the right pins");
     client.set_device_info_provider(Arc::new(TestDevice));
     sign_in(&client, "pinned@example.org", true).await;
 
