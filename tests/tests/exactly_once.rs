@@ -223,9 +223,15 @@ async fn successful_reading_posts(metrics: SocketAddr) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_reading_stored_exactly_once() {
     let started = Instant::now();
+    // The server's files and the reader's phone live in memory when the
+    // machine has /dev/shm: fsync on a busy disk would dominate the run,
+    // and this test is about delivery, not disk speed.
+    let server_files = fast_tempdir();
+    let server_files_path = server_files.path().to_path_buf();
     // One account sends over a thousand requests in seconds, far beyond the
     // default per-account budget; this test is about delivery, not limits.
     let server = TestServer::start_with(|config| {
+        config.data_dir = server_files_path;
         config.http.default_rate_limit = RateLimitRule {
             per_address: Some(Rate::per_minute(1_000_000)),
             per_account: Some(Rate::per_minute(1_000_000)),
@@ -233,11 +239,11 @@ async fn each_reading_stored_exactly_once() {
     })
     .await;
     let server_config = ServerConfig {
-        data_dir: server.data_path().to_path_buf(),
+        data_dir: server_files.path().to_path_buf(),
         ..ServerConfig::default()
     };
     let payer_dir = tempfile::tempdir().expect("phone dir");
-    let reader_dir = tempfile::tempdir().expect("phone dir");
+    let reader_dir = fast_tempdir();
 
     // Set-up on direct connections.
     let (payer, _) = open_phone(&server, payer_dir.path(), Arc::new(SystemClock));
@@ -362,6 +368,13 @@ async fn each_reading_stored_exactly_once() {
         started.elapsed().as_secs_f64()
     );
     drop(payer);
+}
+
+fn fast_tempdir() -> tempfile::TempDir {
+    match tempfile::tempdir_in("/dev/shm") {
+        Ok(dir) => dir,
+        Err(_) => tempfile::tempdir().expect("temp dir"),
+    }
 }
 
 /// Opens the reader's phone with the same key wrapper as `open_phone`.
