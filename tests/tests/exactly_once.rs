@@ -203,12 +203,6 @@ async fn successful_reading_posts(metrics: SocketAddr) -> u64 {
         .read_to_string(&mut text)
         .await
         .expect("read metrics");
-    for line in text
-        .lines()
-        .filter(|line| line.contains("/readings") && line.starts_with("http_requests_total"))
-    {
-        println!("{line}");
-    }
     text.lines()
         .filter(|line| {
             line.starts_with("http_requests_total{")
@@ -263,7 +257,6 @@ async fn each_reading_stored_exactly_once() {
         (Arc::new(client), events)
     };
     let (reader, _) = open_reader();
-    println!("set up after {:.1} s", started.elapsed().as_secs_f64());
 
     proxy.set_mode(Mode::Down);
     reader
@@ -295,7 +288,6 @@ async fn each_reading_stored_exactly_once() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    println!("first half after {:.1} s", started.elapsed().as_secs_f64());
     // Stop the phone in the middle of a send, as if the app were killed.
     syncing.abort();
     let _ = syncing.await;
