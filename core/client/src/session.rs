@@ -206,10 +206,10 @@ impl SharePayClient {
     /// Returns an access token with at least [`REFRESH_MARGIN_MS`] left,
     /// refreshing the session when the one in memory is missing or older.
     pub(crate) async fn fresh_access_token(&self) -> Result<SecretString, ClientError> {
-        if let Some(access) = self.tokens.lock().as_ref() {
-            if !self.expires_soon(access) {
-                return Ok(access.token.clone());
-            }
+        if let Some(access) = self.tokens.lock().as_ref()
+            && !self.expires_soon(access)
+        {
+            return Ok(access.token.clone());
         }
         self.refresh_session(None).await
     }
