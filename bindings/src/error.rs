@@ -11,7 +11,7 @@ pub enum SharePayError {
     InvalidInput { reason: String },
     #[error("{reason}")]
     Unauthorized { reason: String },
-    /// The server ended this device's session; the app shows the login
+    /// The server ended this device's session, so the app shows the login
     /// screen. The listener also receives `SyncEvent::SessionRevoked`.
     #[error("{reason}")]
     SessionRevoked { reason: String },

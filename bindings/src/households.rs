@@ -61,10 +61,10 @@ pub struct Meter {
     pub household_id: String,
     pub serial: String,
     pub unit: MeterUnit,
-    /// Digits before the decimal point; the register rolls over after
+    /// Digits before the decimal point. The register rolls over after
     /// `10^register_digits - 1`.
     pub register_digits: u8,
-    /// The dwelling unit the meter belongs to; null for a shared meter.
+    /// The dwelling unit the meter belongs to, or null for a shared meter.
     pub dwelling_unit: Option<String>,
     pub created_at: String,
 }
@@ -81,7 +81,7 @@ pub struct NewMeter {
 
 #[uniffi::export(async_runtime = "tokio")]
 impl SharePayClient {
-    /// Creates a household; the signed-in user becomes its primary payer.
+    /// Creates a household with the signed-in user as its primary payer.
     pub async fn create_household(&self, name: String) -> Result<Household, SharePayError> {
         Ok(self.inner.create_household(&name).await?.into())
     }

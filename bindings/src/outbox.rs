@@ -103,7 +103,7 @@ pub enum SyncEvent {
         reason: String,
     },
     AuthenticationRequired,
-    /// The server ended this device's session; the session data was wiped
+    /// The server ended this device's session. The session data was wiped
     /// and queued readings kept. `reason` is safe to show.
     SessionRevoked {
         reason: String,

@@ -51,7 +51,7 @@ impl SharePayClient {
     }
 
     /// Ends this device's session on the server and wipes it locally.
-    /// Returns whether the server confirmed; the local wipe happens anyway.
+    /// Returns whether the server confirmed. The local wipe happens anyway.
     pub async fn logout(&self) -> Result<bool, SharePayError> {
         Ok(self.inner.logout().await?)
     }

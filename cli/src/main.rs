@@ -83,7 +83,7 @@ struct PhoneStoreArgs {
 
 #[derive(Debug, Subcommand)]
 enum HouseholdCommand {
-    /// Creates a household; you become its primary payer.
+    /// Creates a household with you as its primary payer.
     Create { name: String },
     /// Lists your households and your role in each.
     List,
@@ -159,12 +159,12 @@ enum ReadingCommand {
     /// Lists the outbox per meter: how many readings are queued, accepted,
     /// flagged or rejected, and the latest register value.
     List,
-    /// Queues one register reading; `sharepay sync` sends it.
+    /// Queues one register reading, which `sharepay sync` sends.
     Submit {
         meter_id: String,
         /// Register value, such as 12345.678.
         value: String,
-        /// When the register was read, RFC 3339; default: now.
+        /// When the register was read, RFC 3339 (default: now).
         #[arg(long, value_name = "TIME")]
         time: Option<String>,
         /// The value is an estimate, not read off the register.

@@ -16,7 +16,7 @@ use crate::file_key_wrapper::FileKeyWrapper;
 pub const KEY_FILE: &str = "desktop-key.bin";
 const PROFILE_FILE: &str = "profile.json";
 
-/// Options that choose the server; they override the saved profile.
+/// Options that choose the server, overriding the saved profile.
 #[derive(Debug, Default, clap::Args)]
 pub struct ConnectionArgs {
     /// Server base URL, such as https://127.0.0.1:8443.
@@ -25,7 +25,7 @@ pub struct ConnectionArgs {
     /// PEM file of the CA the server's certificate must chain to.
     #[arg(long, value_name = "FILE", global = true)]
     pub ca: Option<PathBuf>,
-    /// Base64 SHA-256 SPKI pin of the server key; give it twice, for the
+    /// Base64 SHA-256 SPKI pin of a server key. Give it twice, for the
     /// current key and the backup key.
     #[arg(long = "pin", value_name = "PIN", global = true)]
     pub pins: Vec<String>,

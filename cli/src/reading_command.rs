@@ -116,7 +116,7 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Queues one reading typed by the user; `sharepay sync` sends it.
+/// Queues one reading typed by the user, which `sharepay sync` sends.
 pub fn submit(
     client: &SharePayClient,
     meter_id: &str,

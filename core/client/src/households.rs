@@ -1,7 +1,7 @@
 //! Household use cases: households, invitations, members, meters and meter
 //! reader assignments. Each call carries the access token (see
-//! [`SharePayClient::send_authorized`]); the server decides who may do what,
-//! and its refusals arrive as [`ClientError::Forbidden`] or
+//! [`SharePayClient::send_authorized`]). The server decides who may do what,
+//! and its rejections arrive as [`ClientError::Forbidden`] or
 //! [`ClientError::NotFound`].
 
 use reqwest::Method;
@@ -19,7 +19,7 @@ use crate::error::ClientError;
 use crate::session::check_id;
 
 impl SharePayClient {
-    /// Creates a household; the signed-in user becomes its primary payer.
+    /// Creates a household with the signed-in user as its primary payer.
     pub async fn create_household(&self, name: &str) -> Result<HouseholdResponse, ClientError> {
         let request = CreateHouseholdRequest {
             name: name.to_owned(),
@@ -91,7 +91,7 @@ impl SharePayClient {
         Ok(list.members)
     }
 
-    /// Gives a member another role. The server refuses to leave a
+    /// Gives a member another role. The server rejects a change that would leave a
     /// household without a primary payer ([`ClientError::Conflict`]).
     pub async fn change_member_role(
         &self,

@@ -68,17 +68,17 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
 
     /**
      * Ends this device's session on the server and wipes it locally. Returns whether the
-     * server confirmed; the local wipe happens even when it could not be reached.
+     * server confirmed. The local wipe happens even when the server could not be reached.
      */
     suspend fun logout(): Boolean = call { client.logout() }
 
-    /** Whether a session is stored on this device. */
+    /** Returns whether a session is stored on this device. */
     suspend fun hasSession(): Boolean = call { client.hasSession() }
 
     /** Reads the signed-in user's profile. */
     suspend fun me(): UserProfile = callWithSession { client.me() }
 
-    /** The signed-in user's sessions on every device, oldest first. */
+    /** Lists the signed-in user's sessions on every device, oldest first. */
     suspend fun sessions(): List<LoginSession> = callWithSession { client.sessions() }
 
     /** Ends one session of the signed-in user. */
@@ -87,25 +87,25 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     /** Ends every other session of the signed-in user and returns how many ended. */
     suspend fun endOtherSessions(): Long = callWithSession { client.endOtherSessions().toLong() }
 
-    /** Creates a household; the signed-in user becomes its primary payer. */
+    /** Creates a household with the signed-in user as its primary payer. */
     suspend fun createHousehold(name: String): Household =
         callWithSession { client.createHousehold(name) }
 
-    /** The signed-in user's households. */
+    /** Lists the signed-in user's households. */
     suspend fun households(): List<Household> = callWithSession { client.households() }
 
-    /** One household of the signed-in user. */
+    /** Reads one household of the signed-in user. */
     suspend fun household(householdId: String): Household =
         callWithSession { client.household(householdId) }
 
-    /** Creates an invitation code for [role]; null [expiresInHours] means the server default. */
+    /** Creates an invitation code for [role], valid for [expiresInHours] or the server default when null. */
     suspend fun createInvitation(householdId: String, role: UserRole, expiresInHours: Int? = null): Invitation =
         callWithSession { client.createInvitation(householdId, role, expiresInHours?.toUInt()) }
 
     /** Joins a household with an invitation code. */
     suspend fun acceptInvitation(code: String): Member = callWithSession { client.acceptInvitation(code) }
 
-    /** The members of a household, oldest first. */
+    /** Lists the members of a household, oldest first. */
     suspend fun members(householdId: String): List<Member> = callWithSession { client.members(householdId) }
 
     /** Gives a member another role. */
@@ -116,7 +116,7 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     suspend fun removeMember(householdId: String, userId: String): Unit =
         callWithSession { client.removeMember(householdId, userId) }
 
-    /** The meters of a household that the signed-in user may see. */
+    /** Lists the meters of a household that the signed-in user may see. */
     suspend fun meters(householdId: String): List<Meter> = callWithSession { client.meters(householdId) }
 
     /** Adds a meter to a household. */
@@ -127,14 +127,14 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     suspend fun assignMeterReader(meterId: String, userId: String): Unit =
         callWithSession { client.assignMeterReader(meterId, userId) }
 
-    /** Queues a reading in the offline outbox; [syncNow] sends it. */
+    /** Queues a reading in the offline outbox, which [syncNow] sends. */
     suspend fun submitReading(reading: NewReading): OutboxItem =
         withContext(Dispatchers.IO) { call { client.submitReading(reading) } }
 
     /** Sends the queued readings now. */
     suspend fun syncNow(): SyncSummary = call { client.syncNow() }
 
-    /** Counts of outbox items in each delivery state. */
+    /** Counts the outbox items in each delivery state. */
     suspend fun syncState(): SyncState = withContext(Dispatchers.IO) { call { client.syncState() } }
 
     override fun close() = client.close()

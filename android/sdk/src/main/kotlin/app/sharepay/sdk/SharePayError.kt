@@ -16,7 +16,7 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
     /** Wrong credentials or an ended session, so the user must sign in again. */
     class Unauthorized(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
-    /** The server ended this device's session and the core wiped it; log in again. */
+    /** The server ended this device's session and the core wiped it, so the user logs in again. */
     class SessionRevoked(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
     /** The signed-in user may not do this, such as a participant adding a meter. */
