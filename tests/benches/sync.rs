@@ -9,33 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sharepay_client::NewReading;
 use sharepay_client::clock::SystemClock;
-use sharepay_domain::meter::ReadingKind;
 use sharepay_e2e::TestServer;
-use sharepay_e2e::phone::{household_with_reader, open_phone, sign_in};
+use sharepay_e2e::phone::{growing_readings, household_with_reader, open_phone, sign_in};
 use sharepay_server::http_config::{Rate, RateLimitRule};
 
 const DEFAULT_READINGS: usize = 10_000;
-
-fn readings(meter_id: &str, count: usize) -> Vec<NewReading> {
-    let start = time::macros::datetime!(2025-01-01 00:00 UTC);
-    (0..count)
-        .map(|index| {
-            let minutes = i64::try_from(index).expect("small index") * 15;
-            NewReading {
-                meter_id: meter_id.to_owned(),
-                value: format!("{}.{:03}", 10_000 + index / 4, (index % 4) * 250),
-                reading_time: (start + time::Duration::minutes(minutes))
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .expect("format time"),
-                kind: ReadingKind::Actual,
-                photo_sha256: None,
-                location: None,
-            }
-        })
-        .collect()
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -62,7 +41,12 @@ async fn main() {
 
     let queue_started = Instant::now();
     reader
-        .submit_readings(&readings(&setup.meter_id, count))
+        .submit_readings(&growing_readings(
+            &setup.meter_id,
+            count,
+            time::macros::datetime!(2025-01-01 00:00 UTC),
+            time::Duration::minutes(15),
+        ))
         .expect("queue readings");
     let queue_time = queue_started.elapsed();
 

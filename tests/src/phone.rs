@@ -11,11 +11,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 use sharepay_client::clock::{Clock, SystemClock};
 use sharepay_client::{
-    BackoffPolicy, DeviceInfo, DeviceInfoError, DeviceInfoProvider, SharePayClient, SyncEvent,
-    SyncEventListener,
+    BackoffPolicy, DeviceInfo, DeviceInfoError, DeviceInfoProvider, NewReading, SharePayClient,
+    SyncEvent, SyncEventListener,
 };
 use sharepay_domain::authz::Role;
-use sharepay_domain::meter::MeterUnit;
+use sharepay_domain::meter::{MeterUnit, ReadingKind};
 use sharepay_domain::wire::households::CreateMeterRequest;
 
 use crate::{GOOD_PASSWORD, TestServer, XorKeyWrapper};
@@ -171,4 +171,29 @@ pub async fn household_with_reader(payer: &SharePayClient, reader: &SharePayClie
         meter_id: meter.meter_id,
         reader_user_id: membership.user_id,
     }
+}
+
+/// Builds `count` actual readings of one meter, `interval` apart from
+/// `start`, with a register that grows by 0.25 per reading from 1000.
+pub fn growing_readings(
+    meter_id: &str,
+    count: usize,
+    start: time::OffsetDateTime,
+    interval: time::Duration,
+) -> Vec<NewReading> {
+    (0..count)
+        .map(|index| {
+            let steps = i32::try_from(index).expect("a small count");
+            NewReading {
+                meter_id: meter_id.to_owned(),
+                value: format!("{}.{:03}", 1_000 + index / 4, (index % 4) * 250),
+                reading_time: (start + interval * steps)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .expect("format the reading time"),
+                kind: ReadingKind::Actual,
+                photo_sha256: None,
+                location: None,
+            }
+        })
+        .collect()
 }

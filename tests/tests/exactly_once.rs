@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sharepay_client::clock::SystemClock;
-use sharepay_client::{NewReading, OutboxState, SharePayClient, SyncEvent};
-use sharepay_domain::meter::ReadingKind;
+use sharepay_client::{OutboxState, SharePayClient, SyncEvent};
 use sharepay_e2e::phone::{
-    EventLog, TestDevice, household_with_reader, open_phone, quick_backoff, sign_in,
+    EventLog, TestDevice, growing_readings, household_with_reader, open_phone, quick_backoff,
+    sign_in,
 };
 use sharepay_e2e::{TestServer, XorKeyWrapper};
 use sharepay_server::ServerConfig;
@@ -161,26 +161,6 @@ async fn relay(
     }
 }
 
-fn hourly_readings(meter_id: &str) -> Vec<NewReading> {
-    let start = time::macros::datetime!(2026-01-01 00:00 UTC);
-    (0..READINGS)
-        .map(|index| {
-            let hours = i64::try_from(index).expect("small index");
-            let time = start + time::Duration::hours(hours);
-            NewReading {
-                meter_id: meter_id.to_owned(),
-                value: format!("{}.{:03}", 1_000 + index, (index * 250) % 1_000),
-                reading_time: time
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .expect("format time"),
-                kind: ReadingKind::Actual,
-                photo_sha256: None,
-                location: None,
-            }
-        })
-        .collect()
-}
-
 fn decided(client: &SharePayClient) -> usize {
     client
         .outbox_items()
@@ -260,7 +240,12 @@ async fn each_reading_stored_exactly_once() {
 
     proxy.set_mode(Mode::Down);
     reader
-        .submit_readings(&hourly_readings(&setup.meter_id))
+        .submit_readings(&growing_readings(
+            &setup.meter_id,
+            READINGS,
+            time::macros::datetime!(2026-01-01 00:00 UTC),
+            time::Duration::HOUR,
+        ))
         .expect("queue readings offline");
     let offline = reader.sync_now().await;
     assert!(

@@ -51,21 +51,27 @@ async fn refresh_ahead_of_expiry() {
     assert_eq!(stored_refresh_token(&client), second, "one refresh only");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_refresh_once() {
     let server = TestServer::start().await;
     let phone = tempfile::tempdir().expect("phone dir");
     let clock = Arc::new(ShiftedClock::default());
     let (client, events) = open_phone(&server, phone.path(), clock.clone());
+    let client = Arc::new(client);
     sign_in(&client, "many@example.org", true).await;
     clock.advance(NEAR_EXPIRY);
 
     // Each call finds the token near expiry. Without serialized refreshes,
     // two of them would present the same refresh token, and the server
     // would end the session as stolen.
-    let calls: Vec<_> = (0..8).map(|_| client.me()).collect();
-    let results = futures_join(calls).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let client = Arc::clone(&client);
+        calls.spawn(async move { client.me().await });
+    }
+    let results = calls.join_all().await;
 
+    assert_eq!(results.len(), 8);
     for result in &results {
         assert!(result.is_ok(), "{result:?}");
     }
@@ -185,35 +191,4 @@ async fn end_session_rejects_empty_id() {
 
     assert!(matches!(error, ClientError::InvalidInput(_)), "{error:?}");
     assert!(error.to_string().contains("session_id"), "{error}");
-}
-
-/// Polls all futures on this task, so they interleave at every await.
-async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut handles = Vec::new();
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|context| {
-        let mut pending = false;
-        for (index, future) in pinned.iter_mut().enumerate() {
-            if outputs[index].is_some() {
-                continue;
-            }
-            match future.as_mut().poll(context) {
-                std::task::Poll::Ready(output) => outputs[index] = Some(output),
-                std::task::Poll::Pending => pending = true,
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    handles.extend(
-        outputs
-            .into_iter()
-            .map(|output| output.expect("polled to the end")),
-    );
-    handles
 }

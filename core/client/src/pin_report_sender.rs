@@ -1,8 +1,8 @@
 //! Delivery of queued pin failure reports to
 //! `POST /v1/security/pin-failures` after a good connection to the API.
 //!
-//! A report is marked reported only when the server answers 2xx (202
-//! Accepted is the documented answer); on any other answer it stays queued
+//! A report is marked reported only when the server returns 2xx (202
+//! Accepted is the expected status). On any other status it stays queued
 //! for the next good connection.
 
 use sharepay_domain::wire::security::{MAX_PIN_FAILURE_REPORTS_PER_BATCH, PinFailureBatch};

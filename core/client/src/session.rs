@@ -174,9 +174,9 @@ impl SharePayClient {
     }
 
     /// Sends a request with the access token, refreshing it first when it
-    /// is about to expire, and once more when the server answers 401. The
-    /// response is returned whatever its status, except that a second 401
-    /// is returned as it is, without a third attempt.
+    /// is about to expire, and once more when the server returns 401. Returns
+    /// the response whatever its status. A 401 after the refresh is returned
+    /// too, without a third attempt.
     pub(crate) async fn send_authorized(
         &self,
         method: Method,
@@ -204,7 +204,8 @@ impl SharePayClient {
     }
 
     /// Returns an access token with at least [`REFRESH_MARGIN_MS`] left,
-    /// refreshing the session when the one in memory is missing or older.
+    /// refreshing the session when the one in memory is missing or near
+    /// expiry.
     pub(crate) async fn fresh_access_token(&self) -> Result<SecretString, ClientError> {
         if let Some(access) = self.tokens.lock().as_ref()
             && !self.expires_soon(access)
