@@ -56,6 +56,8 @@ class HouseholdSessionTest {
                         NewMeter("KT-1", MeterUnit.KILOWATT_HOUR, 6.toUByte(), null),
                     )
                 }
+                val participant = payer.changeMemberRole(household.householdId, membership.userId, UserRole.PARTICIPANT)
+                assertEquals(UserRole.PARTICIPANT, participant.role)
                 assertFailsWith<SharePayError.Forbidden> {
                     reader.addMeter(
                         household.householdId,
