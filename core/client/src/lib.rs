@@ -233,10 +233,10 @@ impl SharePayClient {
     /// Sends queued readings over the pinned API connection until the
     /// outbox is drained or every remaining item waits for a later run.
     ///
-    /// When the server refuses the access token, the session is refreshed
-    /// and the run starts once more. Without a session, or when the server
-    /// has ended it, nothing is sent and the summary says
-    /// `authentication_required`; queued readings stay for the next login.
+    /// When the server rejects the access token, the session is refreshed
+    /// and the run starts once more. Without a session, when the server has
+    /// ended it, or when that refresh fails, the summary says
+    /// `authentication_required` and queued readings stay for a later run.
     pub async fn sync_now(&self) -> Result<SyncSummary, ClientError> {
         let access_token = match self.fresh_access_token().await {
             Ok(token) => token,
@@ -250,12 +250,14 @@ impl SharePayClient {
             return Ok(summary);
         }
 
+        // The readings stay queued whatever the refresh fails with, and the
+        // summary already says that authentication is required.
         let access_token = match self.refresh_session(Some(&access_token)).await {
             Ok(token) => token,
-            Err(ClientError::Unauthorized(_) | ClientError::SessionRevoked(_)) => {
+            Err(error) => {
+                tracing::warn!(%error, "refreshing the session for a sync failed");
                 return Ok(summary);
             }
-            Err(other) => return Err(other),
         };
         let second = self.sync_with_token(access_token).await?;
         Ok(SyncSummary {
