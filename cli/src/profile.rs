@@ -111,6 +111,11 @@ impl Profile {
 }
 
 /// Opens the client with the options or the saved profile.
+///
+/// NOTE: the access token lives only in this process, so every command
+/// refreshes the session. Two commands at once on one data directory can
+/// present the same refresh token, which the server treats as reuse: it
+/// ends the session and both must log in again.
 pub fn open_client(data_dir: &Path, args: &ConnectionArgs) -> anyhow::Result<SharePayClient> {
     Profile::resolve(data_dir, args)?.open_client(data_dir)
 }
