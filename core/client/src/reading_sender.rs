@@ -77,7 +77,7 @@ impl ReadingSender for HttpReadingSender {
         // returns 404 too, as does a meter hidden from this reader. Once the
         // route exists, map its meter-not-found problem type to a rejection.
         // NOTE: a 429 waits for the outbox backoff, not the server's
-        // Retry-After, so a long queue can use retries on a rate limit.
+        // Retry-After, so a long queue can spend its attempts on a rate limit.
         let transient = status.is_server_error()
             || matches!(
                 status,
