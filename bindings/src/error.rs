@@ -11,6 +11,16 @@ pub enum SharePayError {
     InvalidInput { reason: String },
     #[error("{reason}")]
     Unauthorized { reason: String },
+    /// The server ended this device's session, so the app shows the login
+    /// screen. The listener also receives `SyncEvent::SessionRevoked`.
+    #[error("{reason}")]
+    SessionRevoked { reason: String },
+    #[error("{reason}")]
+    Forbidden { reason: String },
+    #[error("{reason}")]
+    NotFound { reason: String },
+    #[error("{reason}")]
+    Conflict { reason: String },
     #[error("{reason}")]
     PinMismatch { reason: String },
     #[error("{reason}")]
@@ -35,6 +45,10 @@ impl From<ClientError> for SharePayError {
         match error {
             ClientError::InvalidInput(_) => Self::InvalidInput { reason },
             ClientError::Unauthorized(_) => Self::Unauthorized { reason },
+            ClientError::SessionRevoked(_) => Self::SessionRevoked { reason },
+            ClientError::Forbidden(_) => Self::Forbidden { reason },
+            ClientError::NotFound(_) => Self::NotFound { reason },
+            ClientError::Conflict(_) => Self::Conflict { reason },
             ClientError::PinMismatch => Self::PinMismatch { reason },
             ClientError::Network(_) => Self::Network { reason },
             ClientError::Server { status, message } => Self::Server {

@@ -6,8 +6,10 @@
 
 mod device;
 mod error;
+mod households;
 mod key_wrapper;
 mod outbox;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use sharepay_client::ClientConfig;
 use crate::device::ForeignDeviceInfo;
 pub use crate::device::{DeviceInfo, DeviceInfoProvider};
 pub use crate::error::SharePayError;
+pub use crate::households::{Household, Invitation, Member, Meter, MeterUnit, NewMeter, UserRole};
 use crate::key_wrapper::ForeignKeyWrapper;
 pub use crate::key_wrapper::KeyWrapper;
 use crate::outbox::ForeignSyncListener;

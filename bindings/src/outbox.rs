@@ -103,6 +103,11 @@ pub enum SyncEvent {
         reason: String,
     },
     AuthenticationRequired,
+    /// The server ended this device's session. The session data was wiped
+    /// and queued readings kept. `reason` is safe to show.
+    SessionRevoked {
+        reason: String,
+    },
     Idle {
         pending: u64,
     },
@@ -284,6 +289,7 @@ impl From<core::SyncEvent> for SyncEvent {
                 reason,
             },
             E::AuthenticationRequired => Self::AuthenticationRequired,
+            E::SessionRevoked { reason } => Self::SessionRevoked { reason },
             E::Idle { pending } => Self::Idle {
                 pending: pending as u64,
             },

@@ -126,7 +126,7 @@ fn detail(text: &str) {
 }
 
 /// The terminal's device attributes for the fingerprint.
-struct TerminalDevice;
+pub(crate) struct TerminalDevice;
 
 impl DeviceInfoProvider for TerminalDevice {
     fn device_info(&self) -> Result<DeviceInfo, DeviceInfoError> {

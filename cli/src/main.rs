@@ -1,19 +1,33 @@
 //! `sharepay`: the terminal shell of the SharePay phone core.
 
+mod account_command;
 mod demo;
 mod file_key_wrapper;
+mod household_command;
+mod profile;
 mod reading_command;
 mod reading_import;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sharepay_domain::wire::households::CreateMeterRequest;
+
+use crate::profile::{ConnectionArgs, open_client};
 
 /// SharePay in a terminal: drives the same core as the Android and iOS apps.
+///
+/// The store key is wrapped by a key file in the data directory, which is
+/// fit for desktops and tests only: whoever reads that file can decrypt the
+/// store.
 #[derive(Debug, Parser)]
 #[command(name = "sharepay", version)]
 struct Cli {
+    #[command(flatten)]
+    store: PhoneStoreArgs,
+    #[command(flatten)]
+    connection: ConnectionArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,28 +38,102 @@ enum Command {
     /// and walks through sign-up, login and reading the profile over pinned
     /// TLS 1.3, printing each step.
     Demo,
+    /// Logs in (with --register, creates the account first) and saves the
+    /// connection profile. The password is read from SHAREPAY_PASSWORD or
+    /// from the first line of standard input.
+    Login {
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Create the account before logging in.
+        #[arg(long)]
+        register: bool,
+    },
+    /// Ends this device's session on the server and wipes it locally;
+    /// queued readings stay.
+    Logout,
+    /// Households, invitations and members.
+    #[command(subcommand)]
+    Household(HouseholdCommand),
+    /// Meters and their readers.
+    #[command(subcommand)]
+    Meter(MeterCommand),
     /// Meter readings in this terminal's phone store.
     #[command(subcommand)]
     Reading(ReadingCommand),
+    /// Sends the queued readings to the server.
+    Sync,
+    /// The signed-in user's sessions on every device.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
 }
 
 /// Location of the terminal's phone store.
 #[derive(Debug, clap::Args)]
 struct PhoneStoreArgs {
-    /// Folder of the phone store and its key file.
+    /// Folder of the phone store, its key file and the connection profile.
     #[arg(
         long,
         value_name = "DIR",
         env = "SHAREPAY_PHONE_DIR",
-        default_value = "sharepay-phone"
+        default_value = "sharepay-phone",
+        global = true
     )]
     data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum HouseholdCommand {
+    /// Creates a household with you as its primary payer.
+    Create { name: String },
+    /// Lists your households and your role in each.
+    List,
+    /// Shows one household.
+    Show { household_id: String },
+    /// Creates an invitation code for a role.
+    Invite {
+        household_id: String,
+        /// primary_payer, participant or meter_reader.
+        #[arg(long, default_value = "participant")]
+        role: String,
+        /// Hours until the code expires, 1 to 720; the server's default
+        /// (72) when absent.
+        #[arg(long, value_name = "HOURS")]
+        expires_in_hours: Option<u32>,
+    },
+    /// Joins a household with an invitation code.
+    Accept { code: String },
+    /// Lists the members of a household.
+    Members { household_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum MeterCommand {
+    /// Adds a meter to a household.
+    Add {
+        household_id: String,
+        #[arg(long)]
+        serial: String,
+        /// kilowatt_hour, cubic_metre, litre, cubic_foot or megajoule.
+        #[arg(long, default_value = "kilowatt_hour")]
+        unit: String,
+        /// Digits before the decimal point, 1 to 12.
+        #[arg(long, default_value_t = 6)]
+        digits: u8,
+        /// The dwelling unit the meter belongs to; absent for a shared meter.
+        #[arg(long, value_name = "UNIT")]
+        dwelling_unit: Option<String>,
+    },
+    /// Lists the meters of a household you may see.
+    List { household_id: String },
+    /// Lets a member with the meter reader role read a meter.
+    Assign { meter_id: String, user_id: String },
 }
 
 #[derive(Debug, Subcommand)]
 enum ReadingCommand {
     /// Imports a meter data file as register readings and queues them in the
     /// offline outbox: all of them, or none if the file has an error.
+    /// Importing the same file again queues nothing twice.
     ///
     /// Recognised files: hourly usage (DateTime,Consumption kWh,...) and
     /// minutely sub-metering (timestamp,global_active_power_kw,...). The
@@ -67,15 +155,32 @@ enum ReadingCommand {
             allow_hyphen_values = true
         )]
         utc_offset: String,
-        #[command(flatten)]
-        store: PhoneStoreArgs,
     },
     /// Lists the outbox per meter: how many readings are queued, accepted,
     /// flagged or rejected, and the latest register value.
-    List {
-        #[command(flatten)]
-        store: PhoneStoreArgs,
+    List,
+    /// Queues one register reading, which `sharepay sync` sends.
+    Submit {
+        meter_id: String,
+        /// Register value, such as 12345.678.
+        value: String,
+        /// When the register was read, RFC 3339 (default: now).
+        #[arg(long, value_name = "TIME")]
+        time: Option<String>,
+        /// The value is an estimate, not read off the register.
+        #[arg(long)]
+        estimated: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionsCommand {
+    /// Lists your sessions, oldest first.
+    List,
+    /// Ends one session by its id.
+    End { session_id: String },
+    /// Ends every session except this device's.
+    EndOthers,
 }
 
 #[tokio::main]
@@ -89,21 +194,116 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let result = match cli.command {
-        Command::Demo => demo::run().await,
-        Command::Reading(ReadingCommand::Import {
-            file,
-            meter,
-            utc_offset,
-            store,
-        }) => reading_command::import(&file, meter.as_deref(), &utc_offset, &store.data_dir),
-        Command::Reading(ReadingCommand::List { store }) => reading_command::list(&store.data_dir),
-    };
-    match result {
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sharepay: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = cli.store.data_dir.as_path();
+    let connection = &cli.connection;
+    match cli.command {
+        Command::Demo => demo::run().await,
+        Command::Login { email, register } => {
+            account_command::login(data_dir, connection, &email, register).await
+        }
+        Command::Logout => account_command::logout(&open_client(data_dir, connection)?).await,
+        Command::Household(command) => household(command, data_dir, connection).await,
+        Command::Meter(command) => meter(command, data_dir, connection).await,
+        Command::Reading(command) => reading(command, data_dir, connection),
+        Command::Sync => account_command::sync(&open_client(data_dir, connection)?).await,
+        Command::Sessions(command) => {
+            let client = open_client(data_dir, connection)?;
+            match command {
+                SessionsCommand::List => account_command::list_sessions(&client).await,
+                SessionsCommand::End { session_id } => {
+                    account_command::end_session(&client, &session_id).await
+                }
+                SessionsCommand::EndOthers => account_command::end_other_sessions(&client).await,
+            }
+        }
+    }
+}
+
+async fn household(
+    command: HouseholdCommand,
+    data_dir: &Path,
+    connection: &ConnectionArgs,
+) -> anyhow::Result<()> {
+    let client = open_client(data_dir, connection)?;
+    match command {
+        HouseholdCommand::Create { name } => household_command::create(&client, &name).await,
+        HouseholdCommand::List => household_command::list(&client).await,
+        HouseholdCommand::Show { household_id } => {
+            household_command::show(&client, &household_id).await
+        }
+        HouseholdCommand::Invite {
+            household_id,
+            role,
+            expires_in_hours,
+        } => household_command::invite(&client, &household_id, &role, expires_in_hours).await,
+        HouseholdCommand::Accept { code } => household_command::accept(&client, &code).await,
+        HouseholdCommand::Members { household_id } => {
+            household_command::members(&client, &household_id).await
+        }
+    }
+}
+
+async fn meter(
+    command: MeterCommand,
+    data_dir: &Path,
+    connection: &ConnectionArgs,
+) -> anyhow::Result<()> {
+    let client = open_client(data_dir, connection)?;
+    match command {
+        MeterCommand::Add {
+            household_id,
+            serial,
+            unit,
+            digits,
+            dwelling_unit,
+        } => {
+            let meter = CreateMeterRequest {
+                serial,
+                unit: household_command::parse_unit(&unit)?,
+                register_digits: digits,
+                dwelling_unit,
+            };
+            household_command::add_meter(&client, &household_id, meter).await
+        }
+        MeterCommand::List { household_id } => {
+            household_command::list_meters(&client, &household_id).await
+        }
+        MeterCommand::Assign { meter_id, user_id } => {
+            household_command::assign(&client, &meter_id, &user_id).await
+        }
+    }
+}
+
+fn reading(
+    command: ReadingCommand,
+    data_dir: &Path,
+    connection: &ConnectionArgs,
+) -> anyhow::Result<()> {
+    match command {
+        ReadingCommand::Import {
+            file,
+            meter,
+            utc_offset,
+        } => reading_command::import(&file, meter.as_deref(), &utc_offset, data_dir),
+        ReadingCommand::List => reading_command::list(data_dir),
+        ReadingCommand::Submit {
+            meter_id,
+            value,
+            time,
+            estimated,
+        } => {
+            let client = open_client(data_dir, connection)?;
+            reading_command::submit(&client, &meter_id, &value, time.as_deref(), estimated)
         }
     }
 }

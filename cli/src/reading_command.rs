@@ -5,13 +5,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
-use sharepay_client::{EncryptedStore, OutboxItem, OutboxState};
+use sharepay_client::{EncryptedStore, NewReading, OutboxItem, OutboxState, SharePayClient};
+use sharepay_domain::meter::ReadingKind;
 
 use crate::file_key_wrapper::FileKeyWrapper;
+use crate::profile::KEY_FILE;
 use crate::reading_import::{self, EMBEDDED_HOURLY, EMBEDDED_MINUTELY};
-
-/// Name of the key file that wraps the store key in the data directory.
-const KEY_FILE: &str = "desktop-key.bin";
 
 /// Opens (or creates) the phone store in `data_dir` with its key file.
 fn open_store(data_dir: &Path) -> anyhow::Result<EncryptedStore> {
@@ -22,7 +21,9 @@ fn open_store(data_dir: &Path) -> anyhow::Result<EncryptedStore> {
 }
 
 /// Reads `file` (or an embedded data set named `builtin:hourly` or
-/// `builtin:minutely`), then queues all its readings or none.
+/// `builtin:minutely`), then queues all its readings or none. Each
+/// reading's idempotency key is derived from its meter and time, so
+/// importing the same file again queues nothing twice.
 pub fn import(
     file: &str,
     meter: Option<&str>,
@@ -55,13 +56,14 @@ pub fn import(
     let now_ms = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
         .unwrap_or(0);
     let queued = store
-        .enqueue_readings(&readings, now_ms)
+        .enqueue_readings_once(&readings, now_ms)
         .with_context(|| format!("{name}: nothing was queued"))?;
 
     println!(
-        "queued {} readings from {name} in {}",
+        "queued {} readings from {name} in {} ({} already in the outbox)",
         queued.len(),
-        store.path().display()
+        store.path().display(),
+        readings.len() - queued.len()
     );
     for one in &series {
         if let (Some(first), Some(last)) = (one.readings.first(), one.readings.last()) {
@@ -111,5 +113,38 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
             "  {meter}: queued {queued}, accepted {accepted}, flagged {flagged}, rejected {rejected}, latest {latest} kWh"
         );
     }
+    Ok(())
+}
+
+/// Queues one reading typed by the user, which `sharepay sync` sends.
+pub fn submit(
+    client: &SharePayClient,
+    meter_id: &str,
+    value: &str,
+    reading_time: Option<&str>,
+    estimated: bool,
+) -> anyhow::Result<()> {
+    let reading_time = match reading_time {
+        Some(time) => time.to_owned(),
+        None => time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .context("cannot format the current time")?,
+    };
+    let item = client.submit_reading(NewReading {
+        meter_id: meter_id.to_owned(),
+        value: value.to_owned(),
+        reading_time,
+        kind: if estimated {
+            ReadingKind::Estimated
+        } else {
+            ReadingKind::Actual
+        },
+        photo_sha256: None,
+        location: None,
+    })?;
+    println!(
+        "queued reading {} of meter {} at {}; run `sharepay sync` to send it",
+        item.reading.value, item.reading.meter_id, item.reading.reading_time
+    );
     Ok(())
 }

@@ -64,6 +64,45 @@ fn import_queues_hourly_file() {
 }
 
 #[test]
+fn import_twice_queues_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+    let import = || {
+        sharepay(&[
+            "reading",
+            "import",
+            "builtin:minutely",
+            "--meter",
+            "lyon",
+            "--data-dir",
+            data_dir,
+        ])
+    };
+
+    let first = import();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let second = import();
+
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).contains("queued 0 readings"),
+        "{}",
+        stdout(&second)
+    );
+    assert!(
+        stdout(&second).contains("(11524 already in the outbox)"),
+        "{}",
+        stdout(&second)
+    );
+    let listed = list(dir.path());
+    assert!(listed.contains("11524 readings in the outbox"), "{listed}");
+    assert!(
+        listed.contains("lyon-kitchen: queued 2881, accepted 0"),
+        "{listed}"
+    );
+}
+
+#[test]
 fn import_splits_minutely_file() {
     let dir = tempfile::tempdir().expect("dir");
     let data_dir = dir.path().to_str().expect("UTF-8 path");
@@ -138,6 +177,15 @@ fn every_subcommand_has_help() {
         vec!["reading", "--help"],
         vec!["reading", "import", "--help"],
         vec!["reading", "list", "--help"],
+        vec!["reading", "submit", "--help"],
+        vec!["login", "--help"],
+        vec!["logout", "--help"],
+        vec!["household", "--help"],
+        vec!["household", "invite", "--help"],
+        vec!["meter", "add", "--help"],
+        vec!["sync", "--help"],
+        vec!["sessions", "--help"],
+        vec!["sessions", "end-others", "--help"],
     ] {
         let output = sharepay(&args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));

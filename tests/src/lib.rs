@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: a real server on a loopback port with
 //! its own temporary data directory, and phone clients pointed at it.
 
+pub mod phone;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +18,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `adjust` changes first.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> Self {
         let data_dir = tempfile::tempdir().expect("create a server data directory");
         let mut config = ServerConfig {
             data_dir: data_dir.path().to_path_buf(),
@@ -24,6 +31,7 @@ impl TestServer {
         };
         // Many test servers share the process, so none takes the fixed port.
         config.http.metrics_listen = Some("127.0.0.1:0".parse().expect("loopback address"));
+        adjust(&mut config);
         let server = sharepay_server::start(config)
             .await
             .expect("start the server");

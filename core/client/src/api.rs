@@ -4,12 +4,14 @@
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sharepay_domain::wire::auth::RefreshRequest;
+use sharepay_domain::wire::security::PinFailureBatch;
 use sharepay_domain::wire::{
-    LoginRequest, MeResponse, Problem, RegisterRequest, RegisterResponse, TokenResponse,
+    LoginRequest, Problem, RegisterRequest, RegisterResponse, TokenResponse,
 };
 
 use crate::error::ClientError;
@@ -117,22 +119,57 @@ impl ApiClient {
         self.post_json("/v1/auth/login", request).await
     }
 
+    pub(crate) async fn refresh(
+        &self,
+        request: &RefreshRequest,
+    ) -> Result<TokenResponse, ClientError> {
+        self.post_json("/v1/auth/refresh", request).await
+    }
+
+    /// Posts a batch of pin failure reports. The access token is sent when
+    /// the caller has one, because a report may wait from before the login.
+    pub(crate) async fn post_pin_failures(
+        &self,
+        batch: &PinFailureBatch,
+        access_token: Option<&SecretString>,
+    ) -> Result<(), ClientError> {
+        let mut request = self
+            .http
+            .post(self.url("/v1/security/pin-failures"))
+            .json(batch);
+        if let Some(token) = access_token {
+            request = request.bearer_auth(token.expose_secret());
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        decode_empty(response).await
+    }
+
+    /// Sends `method url` with the bearer token and an optional JSON body,
+    /// and returns the response whatever its status.
+    pub(crate) async fn send_with_token(
+        &self,
+        method: Method,
+        url: reqwest::Url,
+        access_token: &SecretString,
+        json_body: Option<&[u8]>,
+    ) -> Result<Response, ClientError> {
+        let mut request = self
+            .http
+            .request(method, url)
+            .bearer_auth(access_token.expose_secret());
+        if let Some(body) = json_body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        request.send().await.map_err(|e| self.transport_error(e))
+    }
+
     /// Sends `GET path` without credentials and decodes the JSON response.
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let response = self
             .http
             .get(self.url(path))
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        decode(response).await
-    }
-
-    pub(crate) async fn me(&self, access_token: &SecretString) -> Result<MeResponse, ClientError> {
-        let response = self
-            .http
-            .get(self.url("/v1/me"))
-            .bearer_auth(access_token.expose_secret())
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
@@ -163,23 +200,52 @@ pub(crate) async fn decode<T: DeserializeOwned>(response: Response) -> Result<T,
             message: format!("the response could not be read: {}", e.without_url()),
         });
     }
+    Err(error_from_response(response).await)
+}
 
+/// Checks that a response without a body (such as 202 or 204) succeeded.
+pub(crate) async fn decode_empty(response: Response) -> Result<(), ClientError> {
+    if response.status().is_success() {
+        return Ok(());
+    }
+    Err(error_from_response(response).await)
+}
+
+/// Maps an error status and its problem details to [`ClientError`]. The
+/// message is the problem's `detail`, followed by each offending field.
+async fn error_from_response(response: Response) -> ClientError {
+    let status = response.status();
     let problem = response.json::<Problem>().await.ok();
     let message = match &problem {
-        Some(problem) => problem.detail.clone(),
+        Some(problem) => problem_message(problem),
         None => status
             .canonical_reason()
             .unwrap_or("unknown status")
             .to_owned(),
     };
-    Err(match status {
+    match status {
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
             ClientError::InvalidInput(message)
         }
         StatusCode::UNAUTHORIZED => ClientError::Unauthorized(message),
+        StatusCode::FORBIDDEN => ClientError::Forbidden(message),
+        StatusCode::NOT_FOUND => ClientError::NotFound(message),
+        StatusCode::CONFLICT => ClientError::Conflict(message),
         _ => ClientError::Server {
             status: status.as_u16(),
             message,
         },
-    })
+    }
+}
+
+fn problem_message(problem: &Problem) -> String {
+    if problem.errors.is_empty() {
+        return problem.detail.clone();
+    }
+    let fields: Vec<String> = problem
+        .errors
+        .iter()
+        .map(|error| format!("{}: {}", error.field, error.message))
+        .collect();
+    format!("{} ({})", problem.detail, fields.join("; "))
 }

@@ -10,6 +10,21 @@ pub enum ClientError {
     /// The server rejected the credentials or the session.
     #[error("{0}")]
     Unauthorized(String),
+    /// The server ended this device's session (a logout elsewhere, a forced
+    /// logout, or a reused refresh token). The local session data is wiped
+    /// and the user must log in again.
+    #[error("the session was ended on the server; log in again ({0})")]
+    SessionRevoked(String),
+    /// The signed-in user may see the resource but not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The resource does not exist or is not visible to the signed-in user.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the resource's current state, such as a
+    /// duplicate meter serial or removing the last primary payer.
+    #[error("{0}")]
+    Conflict(String),
     /// The server's certificate chained to a trusted CA, but its key matched
     /// none of the configured pins.
     #[error("the server's key matches none of the pinned keys; the connection was refused")]

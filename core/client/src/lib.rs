@@ -13,8 +13,11 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod fingerprint;
+mod households;
 pub mod key_wrapper;
+mod pin_report_sender;
 mod reading_sender;
+mod session;
 pub mod store;
 pub mod sync;
 pub mod tls;
@@ -23,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use secrecy::{ExposeSecret, SecretString};
-use sharepay_domain::wire::{HealthResponse, LoginRequest, MeResponse, RegisterRequest};
+use sharepay_domain::wire::{HealthResponse, MeResponse, RegisterRequest};
 
 use crate::api::ApiClient;
 use crate::clock::{Clock, SystemClock};
@@ -32,7 +35,8 @@ pub use crate::error::ClientError;
 pub use crate::fingerprint::{DeviceInfo, DeviceInfoError, DeviceInfoProvider};
 pub use crate::key_wrapper::{KeyWrapper, KeyWrapperError};
 use crate::reading_sender::HttpReadingSender;
-pub use crate::store::outbox::{NewReading, OutboxItem, OutboxState};
+use crate::session::SessionTokens;
+pub use crate::store::outbox::{NewReading, OutboxCounts, OutboxItem, OutboxState};
 pub use crate::store::pin_reports::PendingPinFailureReport;
 pub use crate::store::{CardDisplay, EncryptedStore};
 pub use crate::sync::{
@@ -47,7 +51,10 @@ pub struct SharePayClient {
     store: Arc<EncryptedStore>,
     sync: SyncWorker,
     clock: Arc<dyn Clock>,
-    access_token: Mutex<Option<SecretString>>,
+    tokens: SessionTokens,
+    /// Held while pin failure reports are sent, so two calls never send the
+    /// same reports.
+    pin_report_lock: tokio::sync::Mutex<()>,
     device_info: Mutex<Option<Arc<dyn DeviceInfoProvider>>>,
 }
 
@@ -58,6 +65,16 @@ impl SharePayClient {
     pub fn new(
         config: ClientConfig,
         key_wrapper: Arc<dyn KeyWrapper>,
+    ) -> Result<Self, ClientError> {
+        Self::with_clock(config, key_wrapper, Arc::new(SystemClock))
+    }
+
+    /// Like [`SharePayClient::new`], with the clock that times token expiry
+    /// and outbox retries; tests pass a clock they move by hand.
+    pub fn with_clock(
+        config: ClientConfig,
+        key_wrapper: Arc<dyn KeyWrapper>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, ClientError> {
         let api_pins = tls::parse_pins("spki_pins", &config.spki_pins, config.allow_single_pin)?;
         let api_tls = tls::pinned_client_config(&config.ca_certificate_pem, api_pins)?;
@@ -91,7 +108,6 @@ impl SharePayClient {
             )?)),
             _ => None,
         };
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let sync = SyncWorker::new(Arc::clone(&store), config.backoff, Arc::clone(&clock));
         Ok(Self {
             api,
@@ -99,7 +115,8 @@ impl SharePayClient {
             store,
             sync,
             clock,
-            access_token: Mutex::new(None),
+            tokens: SessionTokens::new(),
+            pin_report_lock: tokio::sync::Mutex::new(()),
             device_info: Mutex::new(None),
         })
     }
@@ -139,38 +156,8 @@ impl SharePayClient {
             device_fingerprint: self.device_fingerprint()?,
         };
         let response = self.api.register(&request).await?;
-        self.report_pin_failures();
+        self.report_pin_failures().await;
         Ok(response.user_id)
-    }
-
-    /// Signs in with the device fingerprint, keeping the access token in
-    /// memory and the refresh token in the encrypted store.
-    pub async fn login(&self, email: &str, password: SecretString) -> Result<(), ClientError> {
-        let request = LoginRequest {
-            email: email.to_owned(),
-            password: password.expose_secret().to_owned(),
-            device_fingerprint: self.device_fingerprint()?,
-        };
-        let tokens = self.api.login(&request).await?;
-        self.store
-            .put_refresh_token(&SecretString::from(tokens.refresh_token))?;
-        *self.lock_access_token() = Some(SecretString::from(tokens.access_token));
-        self.report_pin_failures();
-        Ok(())
-    }
-
-    /// Returns whether a refresh token is stored, that is whether the user
-    /// is signed in on this device.
-    pub fn has_session(&self) -> Result<bool, ClientError> {
-        Ok(self.store.refresh_token()?.is_some())
-    }
-
-    /// Reads the signed-in user's profile and caches it in the store.
-    pub async fn me(&self) -> Result<MeResponse, ClientError> {
-        let token = self.access_token()?;
-        let me = self.api.me(&token).await?;
-        self.store.put_cached_profile(&me)?;
-        Ok(me)
     }
 
     /// Returns the profile cached by the last [`SharePayClient::me`], for
@@ -198,7 +185,7 @@ impl SharePayClient {
     /// readings and the install secret stay. Call it on logout, on a forced
     /// logout and when the server revokes the refresh token family.
     pub fn wipe_session(&self) -> Result<(), ClientError> {
-        *self.lock_access_token() = None;
+        self.tokens.clear();
         self.store.wipe_session()
     }
 
@@ -206,7 +193,7 @@ impl SharePayClient {
     /// outbox (unsent readings included) and the install secret, so the
     /// fingerprint changes.
     pub fn wipe_all(&self) -> Result<(), ClientError> {
-        *self.lock_access_token() = None;
+        self.tokens.clear();
         self.store.wipe_all()
     }
 
@@ -239,28 +226,72 @@ impl SharePayClient {
         self.store.outbox_items()
     }
 
+    /// Counts the outbox items in each delivery state.
+    pub fn sync_state(&self) -> Result<OutboxCounts, ClientError> {
+        self.store.outbox_counts()
+    }
+
     /// Sends queued readings over the pinned API connection until the
     /// outbox is drained or every remaining item waits for a later run.
+    ///
+    /// When the server rejects the access token, the session is refreshed
+    /// and the run starts once more. Without a session, when the server has
+    /// ended it, or when that refresh fails, the summary says
+    /// `authentication_required` and queued readings stay for a later run.
     pub async fn sync_now(&self) -> Result<SyncSummary, ClientError> {
-        let Some(access_token) = self.lock_access_token().clone() else {
-            self.sync.emit(SyncEvent::AuthenticationRequired);
-            return Ok(SyncSummary {
-                pending: self.pending_count()?,
-                authentication_required: true,
-                ..SyncSummary::default()
-            });
+        let access_token = match self.fresh_access_token().await {
+            Ok(token) => token,
+            Err(ClientError::Unauthorized(_) | ClientError::SessionRevoked(_)) => {
+                return self.sync_needs_login();
+            }
+            Err(other) => return Err(other),
         };
+        let summary = self.sync_with_token(access_token.clone()).await?;
+        if !summary.authentication_required {
+            return Ok(summary);
+        }
+
+        // The readings stay queued whatever the refresh fails with, and the
+        // summary already says that authentication is required.
+        let access_token = match self.refresh_session(Some(&access_token)).await {
+            Ok(token) => token,
+            Err(error) => {
+                tracing::warn!(%error, "refreshing the session for a sync failed");
+                return Ok(summary);
+            }
+        };
+        let second = self.sync_with_token(access_token).await?;
+        Ok(SyncSummary {
+            accepted: summary.accepted + second.accepted,
+            flagged: summary.flagged + second.flagged,
+            rejected: summary.rejected + second.rejected,
+            retries_scheduled: summary.retries_scheduled + second.retries_scheduled,
+            ..second
+        })
+    }
+
+    async fn sync_with_token(
+        &self,
+        access_token: SecretString,
+    ) -> Result<SyncSummary, ClientError> {
         let sender = HttpReadingSender {
             api: Arc::clone(&self.api),
             access_token,
         };
         let summary = self.sync.run(&sender).await?;
         if summary.accepted + summary.flagged + summary.rejected > 0 {
-            self.report_pin_failures();
+            self.report_pin_failures().await;
         }
-        // TODO: refresh the session when the server refuses the access
-        // token, and wipe the session if the refresh family was revoked.
         Ok(summary)
+    }
+
+    fn sync_needs_login(&self) -> Result<SyncSummary, ClientError> {
+        self.sync.emit(SyncEvent::AuthenticationRequired);
+        Ok(SyncSummary {
+            pending: self.pending_count()?,
+            authentication_required: true,
+            ..SyncSummary::default()
+        })
     }
 
     /// Lists the pin failures not yet reported to the server.
@@ -293,24 +324,6 @@ impl SharePayClient {
         self.store.path().to_path_buf()
     }
 
-    /// Called after every good connection to the API: the send point of
-    /// queued pin failure reports.
-    fn report_pin_failures(&self) {
-        match self.store.pending_pin_failure_reports() {
-            Ok(pending) if !pending.is_empty() => {
-                // TODO: send `pending` to `POST /v1/security/pin-failures` and
-                // mark them reported; until the server has that route they
-                // stay queued.
-                tracing::warn!(
-                    count = pending.len(),
-                    "pin failure reports are waiting to be sent"
-                );
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "could not read pin failure reports"),
-        }
-    }
-
     fn pending_count(&self) -> Result<usize, ClientError> {
         Ok(self
             .store
@@ -318,16 +331,6 @@ impl SharePayClient {
             .iter()
             .filter(|item| !item.state.is_final())
             .count())
-    }
-
-    fn access_token(&self) -> Result<SecretString, ClientError> {
-        self.lock_access_token()
-            .clone()
-            .ok_or_else(|| ClientError::Unauthorized("not signed in; log in first".into()))
-    }
-
-    fn lock_access_token(&self) -> MutexGuard<'_, Option<SecretString>> {
-        lock_or_recover(&self.access_token)
     }
 }
 

@@ -76,6 +76,8 @@ impl ReadingSender for HttpReadingSender {
         // TODO: 404 is retried because a server without the readings route
         // returns 404 too, as does a meter hidden from this reader. Once the
         // route exists, map its meter-not-found problem type to a rejection.
+        // NOTE: a 429 waits for the outbox backoff, not the server's
+        // Retry-After, so a long queue can spend its attempts on a rate limit.
         let transient = status.is_server_error()
             || matches!(
                 status,

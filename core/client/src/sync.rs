@@ -142,6 +142,11 @@ pub enum SyncEvent {
     },
     /// The server refused the access token; the run stopped.
     AuthenticationRequired,
+    /// The server ended this device's session (a logout on another device,
+    /// a forced logout, or a reused refresh token). The session data was
+    /// wiped, queued readings kept; the app should show the login screen.
+    /// `reason` is the server's message and is safe to show.
+    SessionRevoked { reason: String },
     /// The run ended; `pending` items are still queued.
     Idle { pending: usize },
 }

@@ -113,6 +113,46 @@ pub enum FinalOutcome {
     },
 }
 
+/// How an enqueued reading gets its idempotency key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyChoice {
+    /// A fresh UUIDv7: every submission is a new reading.
+    Random,
+    /// [`derived_idempotency_key`] of the meter and reading time: a
+    /// reading imported twice gets the same key, so it is queued and stored
+    /// once.
+    Derived,
+}
+
+/// Counts of outbox items in each delivery state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    /// Waiting to be sent or for a retry, including items being sent now.
+    pub pending: usize,
+    pub accepted: usize,
+    pub flagged: usize,
+    pub rejected: usize,
+    /// The oldest pending item's last transient failure, if any.
+    pub last_error: Option<String>,
+}
+
+/// Derives the idempotency key of a reading from its meter and its UTC
+/// reading time: `r1-` and the unpadded base64url SHA-256 of
+/// `meter_id`, a zero byte and `reading_time`. A meter has one register
+/// value at a given instant, so the same pair is the same reading.
+pub fn derived_idempotency_key(meter_id: &str, utc_reading_time: &str) -> String {
+    use base64::Engine;
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(meter_id.as_bytes());
+    context.update(&[0]);
+    context.update(utc_reading_time.as_bytes());
+    let digest = context.finish();
+    format!(
+        "r1-{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+    )
+}
+
 impl EncryptedStore {
     /// Validates and queues readings in one transaction: either all are
     /// queued or, on the first invalid one, none.
@@ -120,6 +160,28 @@ impl EncryptedStore {
         &self,
         readings: &[NewReading],
         now_unix_ms: i64,
+    ) -> Result<Vec<OutboxItem>, ClientError> {
+        self.insert_readings(readings, now_unix_ms, KeyChoice::Random)
+    }
+
+    /// Queues readings under keys derived from each meter and reading time
+    /// (see [`derived_idempotency_key`]), for imports that may run twice.
+    /// A reading whose key is already in the outbox, in any state, is
+    /// skipped; the returned items are the newly queued ones. Either all
+    /// are valid or, on the first invalid one, none is queued.
+    pub fn enqueue_readings_once(
+        &self,
+        readings: &[NewReading],
+        now_unix_ms: i64,
+    ) -> Result<Vec<OutboxItem>, ClientError> {
+        self.insert_readings(readings, now_unix_ms, KeyChoice::Derived)
+    }
+
+    fn insert_readings(
+        &self,
+        readings: &[NewReading],
+        now_unix_ms: i64,
+        key_choice: KeyChoice,
     ) -> Result<Vec<OutboxItem>, ClientError> {
         let mut normalized = Vec::with_capacity(readings.len());
         for (index, reading) in readings.iter().enumerate() {
@@ -139,11 +201,17 @@ impl EncryptedStore {
             let mut insert = transaction.prepare(
                 "INSERT INTO outbox (idempotency_key, meter_id, value, reading_time, reading_kind,
                      photo_sha256, latitude, longitude, state, next_attempt_at_ms, queued_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10)
+                 ON CONFLICT (idempotency_key) DO NOTHING",
             )?;
             for reading in &normalized {
-                let key = uuid::Uuid::now_v7().to_string();
-                insert.execute(params![
+                let key = match key_choice {
+                    KeyChoice::Random => uuid::Uuid::now_v7().to_string(),
+                    KeyChoice::Derived => {
+                        derived_idempotency_key(&reading.meter_id, &reading.reading_time)
+                    }
+                };
+                let inserted = insert.execute(params![
                     key,
                     reading.meter_id,
                     reading.value,
@@ -155,7 +223,9 @@ impl EncryptedStore {
                     now_unix_ms,
                     queued_at,
                 ])?;
-                sequences.push(transaction.last_insert_rowid());
+                if inserted == 1 {
+                    sequences.push(transaction.last_insert_rowid());
+                }
             }
         }
         transaction.commit()?;
@@ -165,6 +235,37 @@ impl EncryptedStore {
             .into_iter()
             .map(|seq| self.outbox_item(seq))
             .collect()
+    }
+
+    /// Counts the items in each delivery state.
+    pub fn outbox_counts(&self) -> Result<OutboxCounts, ClientError> {
+        let connection = self.lock()?;
+        let mut counts = OutboxCounts::default();
+        let mut statement =
+            connection.prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (state, count) = row?;
+            let count = usize::try_from(count).unwrap_or(0);
+            match state.as_str() {
+                "accepted" => counts.accepted += count,
+                "flagged" => counts.flagged += count,
+                "rejected" => counts.rejected += count,
+                _ => counts.pending += count,
+            }
+        }
+        counts.last_error = connection
+            .query_row(
+                "SELECT last_error FROM outbox WHERE state IN ('queued', 'sending')
+                 ORDER BY seq LIMIT 1",
+                [],
+                |row| row.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(counts)
     }
 
     /// Returns one item by its `seq`.

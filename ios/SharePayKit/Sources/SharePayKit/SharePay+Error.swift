@@ -10,6 +10,14 @@ extension SharePay {
         case invalidInput(reason: String)
         /// Wrong credentials or an ended session, so the user must sign in again.
         case unauthorized(reason: String)
+        /// The server ended this device's session and the core wiped it, so the user signs in again.
+        case sessionRevoked(reason: String)
+        /// The signed-in user may not do this, such as a participant adding a meter.
+        case forbidden(reason: String)
+        /// The household, member, meter or session does not exist or is not visible to the user.
+        case notFound(reason: String)
+        /// The request conflicts with the current state, such as a duplicate meter serial.
+        case conflict(reason: String)
         /// The server's key matches none of the SPKI pins, so nothing was sent.
         case pinMismatch(reason: String)
         /// The server could not be reached or the connection failed.
@@ -32,6 +40,10 @@ extension SharePay {
             switch error {
             case let .InvalidInput(reason): self = .invalidInput(reason: reason)
             case let .Unauthorized(reason): self = .unauthorized(reason: reason)
+            case let .SessionRevoked(reason): self = .sessionRevoked(reason: reason)
+            case let .Forbidden(reason): self = .forbidden(reason: reason)
+            case let .NotFound(reason): self = .notFound(reason: reason)
+            case let .Conflict(reason): self = .conflict(reason: reason)
             case let .PinMismatch(reason): self = .pinMismatch(reason: reason)
             case let .Network(reason): self = .network(reason: reason)
             case let .Server(status, reason): self = .server(status: Int(status), reason: reason)
@@ -45,7 +57,9 @@ extension SharePay {
 
         public var reason: String {
             switch self {
-            case let .invalidInput(reason), let .unauthorized(reason), let .pinMismatch(reason),
+            case let .invalidInput(reason), let .unauthorized(reason), let .sessionRevoked(reason),
+                 let .forbidden(reason), let .notFound(reason), let .conflict(reason),
+                 let .pinMismatch(reason),
                  let .network(reason), let .server(_, reason), let .keyUnavailable(reason),
                  let .wrongDeviceKey(reason), let .storeCorrupted(reason), let .platform(reason),
                  let .storage(reason):

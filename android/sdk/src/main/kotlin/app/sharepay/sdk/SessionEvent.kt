@@ -9,4 +9,11 @@ sealed interface SessionEvent {
      * the login screen. [reason] is safe to show.
      */
     data class SessionEnded(val reason: String) : SessionEvent
+
+    /**
+     * The server ended this device's session (a logout on another device, a forced logout, or
+     * a reused refresh token), and the core wiped the session data. Queued readings stay and
+     * are sent after the next login. [reason] is safe to show.
+     */
+    data class SessionRevoked(val reason: String) : SessionEvent
 }

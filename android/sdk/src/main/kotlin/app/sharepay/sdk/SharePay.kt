@@ -1,9 +1,22 @@
 package app.sharepay.sdk
 
+import app.sharepay.ffi.Household
+import app.sharepay.ffi.Invitation
 import app.sharepay.ffi.KeyWrapper
+import app.sharepay.ffi.LoginSession
+import app.sharepay.ffi.Member
+import app.sharepay.ffi.Meter
+import app.sharepay.ffi.NewMeter
+import app.sharepay.ffi.NewReading
+import app.sharepay.ffi.OutboxItem
 import app.sharepay.ffi.SharePayClient
 import app.sharepay.ffi.SharePayException
+import app.sharepay.ffi.SyncEvent
+import app.sharepay.ffi.SyncEventListener
+import app.sharepay.ffi.SyncState
+import app.sharepay.ffi.SyncSummary
 import app.sharepay.ffi.UserProfile
+import app.sharepay.ffi.UserRole
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.flow.Flow
@@ -16,7 +29,7 @@ import kotlinx.coroutines.withContext
  * that throw [SharePayError] instead of the generated [SharePayException].
  *
  * This class converts and forwards. Every rule (password policy, money, splits, pinning,
- * storage) stays in the Rust core, so nothing here validates or computes.
+ * storage, token refresh) stays in the Rust core, so nothing here validates or computes.
  */
 class SharePay private constructor(private val client: SharePayClient) : AutoCloseable {
 
@@ -26,15 +39,24 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
         extraBufferCapacity = EVENT_BUFFER,
         onBufferOverflow = BufferOverflow.DROP_OLDEST,
     )
+    private val syncEventFlow = MutableSharedFlow<SyncEvent>(
+        extraBufferCapacity = EVENT_BUFFER,
+        onBufferOverflow = BufferOverflow.DROP_OLDEST,
+    )
 
     /**
-     * Session events. Today it emits [SessionEvent.SessionEnded] when a call that needs a
-     * session fails as unauthorized.
-     *
-     * TODO: feed this flow (and a sync-progress flow) from a SyncEventListener implementation
-     * registered with the core, once the bindings export that foreign trait.
+     * Session events: [SessionEvent.SessionRevoked] when the core learns that the server ended
+     * this device's session, and [SessionEvent.SessionEnded] when a call that needs a session
+     * fails as unauthorized.
      */
     val sessionEvents: Flow<SessionEvent> = sessionEventFlow.asSharedFlow()
+
+    /** Outbox progress as the core reports it, including `SyncEvent.SessionRevoked`. */
+    val syncEvents: Flow<SyncEvent> = syncEventFlow.asSharedFlow()
+
+    init {
+        client.setSyncEventListener(EventForwarder())
+    }
 
     /** Creates an account and returns its user id. Does not sign in. */
     suspend fun register(email: String, password: String): String =
@@ -44,8 +66,76 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     suspend fun login(email: String, password: String): Unit =
         call { client.login(email, password) }
 
+    /**
+     * Ends this device's session on the server and wipes it locally. Returns whether the
+     * server confirmed. The local wipe happens even when the server could not be reached.
+     */
+    suspend fun logout(): Boolean = call { client.logout() }
+
+    /** Returns whether a session is stored on this device. */
+    suspend fun hasSession(): Boolean = call { client.hasSession() }
+
     /** Reads the signed-in user's profile. */
     suspend fun me(): UserProfile = callWithSession { client.me() }
+
+    /** Lists the signed-in user's sessions on every device, oldest first. */
+    suspend fun sessions(): List<LoginSession> = callWithSession { client.sessions() }
+
+    /** Ends one session of the signed-in user. */
+    suspend fun endSession(sessionId: String): Unit = callWithSession { client.endSession(sessionId) }
+
+    /** Ends every other session of the signed-in user and returns how many ended. */
+    suspend fun endOtherSessions(): Long = callWithSession { client.endOtherSessions().toLong() }
+
+    /** Creates a household with the signed-in user as its primary payer. */
+    suspend fun createHousehold(name: String): Household =
+        callWithSession { client.createHousehold(name) }
+
+    /** Lists the signed-in user's households. */
+    suspend fun households(): List<Household> = callWithSession { client.households() }
+
+    /** Reads one household of the signed-in user. */
+    suspend fun household(householdId: String): Household =
+        callWithSession { client.household(householdId) }
+
+    /** Creates an invitation code for [role], valid for [expiresInHours] or the server default when null. */
+    suspend fun createInvitation(householdId: String, role: UserRole, expiresInHours: Int? = null): Invitation =
+        callWithSession { client.createInvitation(householdId, role, expiresInHours?.toUInt()) }
+
+    /** Joins a household with an invitation code. */
+    suspend fun acceptInvitation(code: String): Member = callWithSession { client.acceptInvitation(code) }
+
+    /** Lists the members of a household, oldest first. */
+    suspend fun members(householdId: String): List<Member> = callWithSession { client.members(householdId) }
+
+    /** Gives a member another role. */
+    suspend fun changeMemberRole(householdId: String, userId: String, role: UserRole): Member =
+        callWithSession { client.changeMemberRole(householdId, userId, role) }
+
+    /** Removes a member from a household. */
+    suspend fun removeMember(householdId: String, userId: String): Unit =
+        callWithSession { client.removeMember(householdId, userId) }
+
+    /** Lists the meters of a household that the signed-in user may see. */
+    suspend fun meters(householdId: String): List<Meter> = callWithSession { client.meters(householdId) }
+
+    /** Adds a meter to a household. */
+    suspend fun addMeter(householdId: String, meter: NewMeter): Meter =
+        callWithSession { client.addMeter(householdId, meter) }
+
+    /** Lets a member with the meter reader role read a meter. */
+    suspend fun assignMeterReader(meterId: String, userId: String): Unit =
+        callWithSession { client.assignMeterReader(meterId, userId) }
+
+    /** Queues a reading in the offline outbox, which [syncNow] sends. */
+    suspend fun submitReading(reading: NewReading): OutboxItem =
+        withContext(Dispatchers.IO) { call { client.submitReading(reading) } }
+
+    /** Sends the queued readings now. */
+    suspend fun syncNow(): SyncSummary = call { client.syncNow() }
+
+    /** Counts the outbox items in each delivery state. */
+    suspend fun syncState(): SyncState = withContext(Dispatchers.IO) { call { client.syncState() } }
 
     override fun close() = client.close()
 
@@ -57,7 +147,7 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
 
     // Unauthorized on a call that needs a session means the session ended, which the app
     // handles in one place by collecting sessionEvents. On login it only means wrong
-    // credentials, so `call` does not emit.
+    // credentials, so `call` does not emit. A revoked session arrives through the listener.
     private suspend fun <T> callWithSession(block: suspend () -> T): T = try {
         call(block)
     } catch (error: SharePayError.Unauthorized) {
@@ -65,8 +155,19 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
         throw error
     }
 
+    // Runs on the core's thread, so it only hands events over to the flows.
+    private inner class EventForwarder : SyncEventListener {
+        override fun onEvent(event: SyncEvent): Boolean {
+            syncEventFlow.tryEmit(event)
+            if (event is SyncEvent.SessionRevoked) {
+                sessionEventFlow.tryEmit(SessionEvent.SessionRevoked(event.reason))
+            }
+            return true
+        }
+    }
+
     companion object {
-        private const val EVENT_BUFFER = 16
+        private const val EVENT_BUFFER = 64
 
         /**
          * Opens the encrypted store in [SharePayConfig.dataDir] and prepares the pinned TLS

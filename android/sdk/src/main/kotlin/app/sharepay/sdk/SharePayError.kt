@@ -16,6 +16,18 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
     /** Wrong credentials or an ended session, so the user must sign in again. */
     class Unauthorized(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
+    /** The server ended this device's session and the core wiped it, so the user logs in again. */
+    class SessionRevoked(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The signed-in user may not do this, such as a participant adding a meter. */
+    class Forbidden(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The household, member, meter or session does not exist or is not visible to the user. */
+    class NotFound(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The request conflicts with the current state, such as a duplicate meter serial. */
+    class Conflict(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
     /** The server's key matches none of the configured SPKI pins, so nothing was sent. */
     class PinMismatch(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
@@ -45,6 +57,10 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
         fun from(exception: SharePayException): SharePayError = when (exception) {
             is SharePayException.InvalidInput -> InvalidInput(exception.reason, exception)
             is SharePayException.Unauthorized -> Unauthorized(exception.reason, exception)
+            is SharePayException.SessionRevoked -> SessionRevoked(exception.reason, exception)
+            is SharePayException.Forbidden -> Forbidden(exception.reason, exception)
+            is SharePayException.NotFound -> NotFound(exception.reason, exception)
+            is SharePayException.Conflict -> Conflict(exception.reason, exception)
             is SharePayException.PinMismatch -> PinMismatch(exception.reason, exception)
             is SharePayException.Network -> Network(exception.reason, exception)
             is SharePayException.Server -> Server(exception.status.toInt(), exception.reason, exception)

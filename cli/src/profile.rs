@@ -1,0 +1,121 @@
+//! The connection profile of the terminal shell: which server to talk to,
+//! the CA it must chain to and its SPKI pins, saved by `sharepay login` in
+//! the data directory so later commands need no connection options.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use sharepay_client::{ClientConfig, SharePayClient};
+
+use crate::demo::TerminalDevice;
+use crate::file_key_wrapper::FileKeyWrapper;
+
+/// Name of the key file that wraps the store key in the data directory.
+pub const KEY_FILE: &str = "desktop-key.bin";
+const PROFILE_FILE: &str = "profile.json";
+
+/// Options that choose the server, overriding the saved profile.
+#[derive(Debug, Default, clap::Args)]
+pub struct ConnectionArgs {
+    /// Server base URL, such as https://127.0.0.1:8443.
+    #[arg(long, value_name = "URL", global = true)]
+    pub server: Option<String>,
+    /// PEM file of the CA the server's certificate must chain to.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub ca: Option<PathBuf>,
+    /// Base64 SHA-256 SPKI pin of a server key. Give it twice, for the
+    /// current key and the backup key.
+    #[arg(long = "pin", value_name = "PIN", global = true)]
+    pub pins: Vec<String>,
+    /// Development only: accept a single --pin.
+    #[arg(long, global = true)]
+    pub allow_single_pin: bool,
+}
+
+/// The saved connection settings. The CA is stored as PEM, so moving the
+/// original file does not break the profile.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub server_url: String,
+    pub ca_certificate_pem: String,
+    pub spki_pins: Vec<String>,
+    #[serde(default)]
+    pub allow_single_pin: bool,
+}
+
+impl Profile {
+    /// Builds a profile from the options, or loads the saved one when no
+    /// option is given.
+    pub fn resolve(data_dir: &Path, args: &ConnectionArgs) -> anyhow::Result<Self> {
+        if args.server.is_none() && args.ca.is_none() && args.pins.is_empty() {
+            return Self::load(data_dir);
+        }
+        let (Some(server_url), Some(ca)) = (&args.server, &args.ca) else {
+            bail!(
+                "--server and --ca go together, with --pin for each pinned key; give all of them"
+            );
+        };
+        let ca_certificate_pem = std::fs::read_to_string(ca)
+            .with_context(|| format!("cannot read the CA certificate {}", ca.display()))?;
+        Ok(Self {
+            server_url: server_url.clone(),
+            ca_certificate_pem,
+            spki_pins: args.pins.clone(),
+            allow_single_pin: args.allow_single_pin,
+        })
+    }
+
+    fn load(data_dir: &Path) -> anyhow::Result<Self> {
+        let path = data_dir.join(PROFILE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "no server profile in {}; run `sharepay login --server URL --ca FILE --pin PIN \
+                 --pin BACKUP_PIN --email EMAIL` first",
+                data_dir.display()
+            ),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid profile; log in again", path.display()))
+    }
+
+    /// Saves the profile in the data directory.
+    pub fn save(&self, data_dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        let path = data_dir.join(PROFILE_FILE);
+        let text = serde_json::to_string_pretty(self).context("cannot encode the profile")?;
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Opens the phone client on the data directory with this profile.
+    pub fn open_client(&self, data_dir: &Path) -> anyhow::Result<SharePayClient> {
+        let key_wrapper = FileKeyWrapper::open_or_create(&data_dir.join(KEY_FILE))
+            .map_err(|e| anyhow::anyhow!("key file: {e}"))?;
+        let mut config = ClientConfig::new(
+            self.server_url.clone(),
+            self.ca_certificate_pem.clone(),
+            self.spki_pins.clone(),
+            data_dir,
+        );
+        config.allow_single_pin = self.allow_single_pin;
+        let client = SharePayClient::new(config, Arc::new(key_wrapper))
+            .with_context(|| format!("cannot open the phone client in {}", data_dir.display()))?;
+        client.set_device_info_provider(Arc::new(TerminalDevice));
+        Ok(client)
+    }
+}
+
+/// Opens the client with the options or the saved profile.
+///
+/// NOTE: the access token lives only in this process, so every command
+/// refreshes the session. Two commands at once on one data directory can
+/// present the same refresh token, which the server treats as reuse: it
+/// ends the session and both must log in again.
+pub fn open_client(data_dir: &Path, args: &ConnectionArgs) -> anyhow::Result<SharePayClient> {
+    Profile::resolve(data_dir, args)?.open_client(data_dir)
+}
