@@ -5,10 +5,9 @@
 //! where `install_secret` is 32 random bytes created in the store on first
 //! use and `canonical` is, byte for byte:
 //!
-//! 1. the ASCII tag `sharepay-device-fingerprint-v1`;
-//! 2. `platform`, `os_version`, `model`, `app_version`, `locale`,
-//!    `time_zone`, in that order, each as a 4-byte big-endian byte length
-//!    followed by its UTF-8 bytes;
+//! 1. the ASCII tag `sharepay-device-fingerprint-v2`;
+//! 2. `platform` and `model`, in that order, each as a 4-byte big-endian
+//!    byte length followed by its UTF-8 bytes;
 //! 3. the number of `extra` attributes as a 4-byte big-endian integer, then
 //!    each attribute sorted by the UTF-8 bytes of its name, as its name and
 //!    then its value, both length-prefixed as above.
@@ -20,9 +19,9 @@
 //! fingerprint, and the server cannot link the two. The attributes are
 //! never sent, only the hash.
 //!
-//! NOTE: `os_version` and `app_version` are part of the hash, so an OS or
-//! app update gives a new fingerprint, which the server treats as a new
-//! device (MFA at the next login).
+//! The OS and app versions, locale and time zone are left out: they change
+//! with every update and when a user travels, and the server refuses a
+//! refresh from a different fingerprint, which would sign the user out.
 
 use std::collections::HashMap;
 
@@ -33,9 +32,10 @@ use ring::hmac;
 use crate::error::ClientError;
 use crate::store::EncryptedStore;
 
-const TAG: &[u8] = b"sharepay-device-fingerprint-v1";
+const TAG: &[u8] = b"sharepay-device-fingerprint-v2";
 
-/// Device attributes as the platform reports them.
+/// Device attributes as the platform reports them. Only `platform`,
+/// `model` and `extra` go into the fingerprint.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeviceInfo {
     /// `android` or `ios`, or the desktop OS for the terminal shell.
@@ -47,7 +47,8 @@ pub struct DeviceInfo {
     pub locale: String,
     /// IANA time zone name, such as `Europe/Paris`.
     pub time_zone: String,
-    /// Further attributes a platform wants to include; order does not matter.
+    /// Further attributes that stay the same for the life of an install;
+    /// order does not matter.
     pub extra: HashMap<String, String>,
 }
 
@@ -66,14 +67,7 @@ pub trait DeviceInfoProvider: Send + Sync {
 /// Encodes `info` canonically, as the module documentation describes.
 pub fn canonical_encoding(info: &DeviceInfo) -> Vec<u8> {
     let mut out = TAG.to_vec();
-    for field in [
-        &info.platform,
-        &info.os_version,
-        &info.model,
-        &info.app_version,
-        &info.locale,
-        &info.time_zone,
-    ] {
+    for field in [&info.platform, &info.model] {
         push_length_prefixed(&mut out, field);
     }
     let mut extra: Vec<(&String, &String)> = info.extra.iter().collect();
@@ -144,15 +138,31 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_changes_with_each_attribute() {
+    fn fingerprint_survives_updates_and_travel() {
         let base = fingerprint_with_secret(&[1u8; 32], &sample());
-        let changes: [fn(&mut DeviceInfo); 7] = [
-            |i| i.platform = "ios".into(),
+        let changes: [fn(&mut DeviceInfo); 4] = [
             |i| i.os_version = "16".into(),
-            |i| i.model = "Pixel 8".into(),
             |i| i.app_version = "1.4.1".into(),
             |i| i.locale = "de-DE".into(),
             |i| i.time_zone = "Europe/Berlin".into(),
+        ];
+        for (index, change) in changes.iter().enumerate() {
+            let mut info = sample();
+            change(&mut info);
+            assert_eq!(
+                fingerprint_with_secret(&[1u8; 32], &info),
+                base,
+                "change {index}"
+            );
+        }
+    }
+
+    #[test]
+    fn fingerprint_changes_with_stable_attributes() {
+        let base = fingerprint_with_secret(&[1u8; 32], &sample());
+        let changes: [fn(&mut DeviceInfo); 3] = [
+            |i| i.platform = "ios".into(),
+            |i| i.model = "Pixel 8".into(),
             |i| {
                 i.extra.insert("build".into(), "42".into());
             },
@@ -194,10 +204,10 @@ mod tests {
     fn length_prefix_separates_fields() {
         let mut first = sample();
         first.platform = "ab".into();
-        first.os_version = "c".into();
+        first.model = "c".into();
         let mut second = sample();
         second.platform = "a".into();
-        second.os_version = "bc".into();
+        second.model = "bc".into();
 
         assert_ne!(canonical_encoding(&first), canonical_encoding(&second));
     }
