@@ -2,12 +2,14 @@
 //! pinned API client, with the outbox item's `Idempotency-Key`.
 //!
 //! Status mapping: 2xx is the server's decision in the body; 401 means the
-//! session must be refreshed; 408, 425, 429 and 5xx, timeouts and connection
+//! session must be refreshed; 429 waits for the server's `Retry-After`
+//! without using up an attempt; 408, 425 and 5xx, timeouts and connection
 //! failures (pin failures included) are transient and retried, and so is 404
 //! (see the TODO below); 409, 422 and every other 4xx are final rejections,
 //! because sending the same request again gives the same answer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -76,15 +78,18 @@ impl ReadingSender for HttpReadingSender {
         // TODO: 404 is retried because a server without the readings route
         // returns 404 too, as does a meter hidden from this reader. Once the
         // route exists, map its meter-not-found problem type to a rejection.
-        // NOTE: a 429 waits for the outbox backoff, not the server's
-        // Retry-After, so a long queue can spend its attempts on a rate limit.
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = retry_after(response.headers());
+            let reasons = problem_reasons(status, response.json::<Problem>().await.ok());
+            return SendOutcome::RateLimited {
+                retry_after,
+                reason: format!("the server returned 429: {}", reasons.join("; ")),
+            };
+        }
         let transient = status.is_server_error()
             || matches!(
                 status,
-                StatusCode::NOT_FOUND
-                    | StatusCode::REQUEST_TIMEOUT
-                    | StatusCode::TOO_EARLY
-                    | StatusCode::TOO_MANY_REQUESTS
+                StatusCode::NOT_FOUND | StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_EARLY
             );
         let reasons = problem_reasons(status, response.json::<Problem>().await.ok());
         if transient {
@@ -99,6 +104,24 @@ impl ReadingSender for HttpReadingSender {
             SendOutcome::Rejected { reasons }
         }
     }
+}
+
+/// Wait when a 429 has no usable `Retry-After`.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Longest wait taken from `Retry-After`, so a wrong header cannot park the
+/// outbox for days.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// Reads `Retry-After` in seconds (the form the API sends); an HTTP date or
+/// a missing header gives the default wait.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_RETRY_AFTER, |seconds| {
+            Duration::from_secs(seconds).min(MAX_RETRY_AFTER)
+        })
 }
 
 fn decision(body: SubmitReadingResponse) -> SendOutcome {

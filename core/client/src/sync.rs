@@ -79,6 +79,12 @@ pub enum SendOutcome {
     Retry {
         reason: String,
     },
+    /// The server is rate limiting this account: try again after
+    /// `retry_after`. The wait is the server's, so it uses up no attempt.
+    RateLimited {
+        retry_after: Duration,
+        reason: String,
+    },
     /// The access token was refused: refresh the session, then sync again.
     AuthenticationRequired,
 }
@@ -396,6 +402,29 @@ impl SyncWorker {
             }
             SendOutcome::Retry { reason } => {
                 self.schedule_retry(item, reason, summary)?;
+                return Ok(AfterSend::MeterWaits);
+            }
+            SendOutcome::RateLimited {
+                retry_after,
+                reason,
+            } => {
+                let wait_ms = i64::try_from(retry_after.as_millis()).unwrap_or(i64::MAX);
+                let next = self.clock.now_unix_ms().saturating_add(wait_ms);
+                self.store
+                    .schedule_outbox_retry(seq, item.attempts, next, &reason)?;
+                tracing::info!(
+                    seq,
+                    wait_ms,
+                    "the server is rate limiting readings; waiting"
+                );
+                summary.retries_scheduled += 1;
+                self.emit(SyncEvent::RetryScheduled {
+                    seq,
+                    idempotency_key: key,
+                    attempt: item.attempts,
+                    delay: retry_after,
+                    reason,
+                });
                 return Ok(AfterSend::MeterWaits);
             }
             SendOutcome::AuthenticationRequired => {

@@ -488,3 +488,29 @@ async fn long_queue_drains_in_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn rate_limit_waits_without_using_attempts() {
+    let s = setup();
+    s.store
+        .enqueue_readings(&[reading("meter-a", "1")], s.clock.now_unix_ms())
+        .expect("enqueue");
+    let sender = ScriptedSender::new(Arc::clone(&s.clock));
+    let limited = || SendOutcome::RateLimited {
+        retry_after: Duration::from_secs(30),
+        reason: "HTTP 429".to_owned(),
+    };
+    // Three rate limits against a budget of two attempts: none counts.
+    sender.script("meter-a", vec![limited(), limited(), limited()]);
+    let started = s.clock.now_unix_ms();
+    let worker = SyncWorker::new(Arc::clone(&s.store), policy(2), s.clock.clone());
+
+    let summary = worker.run(&sender).await.expect("run");
+
+    assert_eq!(summary.accepted, 1);
+    assert_eq!(sender.calls().len(), 4);
+    assert!(
+        s.clock.now_unix_ms() - started >= 90_000,
+        "each 429 must wait its Retry-After"
+    );
+}
