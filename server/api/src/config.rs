@@ -65,6 +65,8 @@ pub struct ServerConfig {
     pub vault: VaultSettings,
     /// Sessions, refresh tokens and signing key rotation.
     pub identity: crate::identity::IdentityConfig,
+    /// Transaction monitoring rules that run after every payment.
+    pub monitoring: crate::money::MonitoringConfig,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +81,7 @@ impl Default for ServerConfig {
             http: HttpConfig::default(),
             vault: VaultSettings::default(),
             identity: crate::identity::IdentityConfig::default(),
+            monitoring: crate::money::MonitoringConfig::default(),
         }
     }
 }
@@ -238,6 +241,9 @@ impl ServerConfig {
         self.identity
             .validate()
             .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.monitoring
+            .validate()
+            .map_err(|e| ConfigError::invalid("monitoring", e.to_string()))?;
         self.vault.validate()
     }
 
@@ -262,6 +268,7 @@ impl ServerConfig {
             "http": format!("{:?}", self.http),
             "vault": self.vault.redacted(),
             "identity": format!("{:?}", self.identity),
+            "monitoring": format!("{:?}", self.monitoring),
         })
     }
 

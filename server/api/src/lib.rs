@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod keys;
 pub mod middleware;
+pub mod money;
 pub mod observability;
 pub mod openapi;
 pub mod rate_limit;
@@ -322,6 +323,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
         )
         .route("/v1/me", get(routes::me))
         .merge(households::routes())
+        .merge(money::routes())
         .merge(identity::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)

@@ -13,6 +13,7 @@
 pub mod credentials;
 pub mod households;
 pub mod identity;
+pub mod money;
 pub mod postgres;
 mod postgres_credentials;
 mod postgres_identity;
@@ -136,7 +137,9 @@ pub enum StoreError {
 
 /// Everything the API server persists.
 #[async_trait]
-pub trait Store: households::HouseholdStore + readings::ReadingStore + Send + Sync {
+pub trait Store:
+    households::HouseholdStore + readings::ReadingStore + money::MoneyStore + Send + Sync
+{
     /// Names the backend in logs and messages: `sqlcipher` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -26,6 +26,7 @@ use super::{
 use crate::crypto::BLIND_INDEX_LENGTH;
 
 mod households;
+mod money;
 mod readings;
 
 /// Numbered migrations; migration N is recorded as version N.
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0004_readings_idempotency.sql"),
     include_str!("migrations/postgres/0005_identity_sessions.sql"),
     include_str!("migrations/postgres/0006_passwords_login_throttle.sql"),
+    include_str!("migrations/postgres/0010_money.sql"),
 ];
 
 /// Advisory lock ids, arbitrary but fixed, so every instance takes the same.

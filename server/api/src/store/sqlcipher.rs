@@ -22,6 +22,7 @@ use super::{
 use crate::crypto::BLIND_INDEX_LENGTH;
 
 mod households;
+mod money;
 mod readings;
 
 /// Numbered migrations; migration N sets `user_version` to N.
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0004_readings_idempotency.sql"),
     include_str!("migrations/sqlcipher/0005_identity_sessions.sql"),
     include_str!("migrations/sqlcipher/0006_passwords_login_throttle.sql"),
+    include_str!("migrations/sqlcipher/0010_money.sql"),
 ];
 
 /// How long a statement waits for another process's lock (for example
