@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sharepay_server::store::money::{ChargeScope, LedgerTransactionRow};
+use sharepay_server::store::money::{ChargeScope, LedgerTransactionRow, PaymentScope};
 use uuid::Uuid;
 
 use billing_support::{
-    APPROVED_MASTERCARD, APPROVED_VISA, DECLINED_INSUFFICIENT_FUNDS, approved_household,
-    billed_household, captured_logs, only_charge, pay, save_card,
+    APPROVED_MASTERCARD, APPROVED_VISA, DECLINED_INSUFFICIENT_FUNDS, SLOW_PROCESSOR,
+    approved_household, billed_household, captured_logs, only_charge, pay, save_card,
 };
 use money_support::Api;
 use support::TestBackend;
@@ -419,6 +419,52 @@ async fn payment_retries_charge_once(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
+async fn timeout_retry_charges_once(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let household = approved_household(&api).await;
+    let card = save_card(&api, &household.alice, SLOW_PROCESSOR).await;
+    let charge = only_charge(&api, &household.alice).await;
+    let charge_id = charge["charge_id"].as_str().expect("id").to_owned();
+
+    // The processor answers after the vault's timeout, so the outcome is
+    // unknown; the payment stays pending and the charge open.
+    let (status, unknown, _) = pay(&api, &household.alice, &charge_id, &card, "slow-1").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{unknown}");
+    assert_eq!(unknown["type"], "payment-outcome-unknown");
+    assert_eq!(only_charge(&api, &household.alice).await["status"], "open");
+
+    // The retry continues the same payment under the same vault key.
+    let mut outcome = (StatusCode::SERVICE_UNAVAILABLE, Value::Null);
+    for _ in 0..10 {
+        let (status, body, _) = pay(&api, &household.alice, &charge_id, &card, "slow-1").await;
+        outcome = (status, body);
+        if status != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+    }
+    assert_eq!(outcome.0, StatusCode::CREATED, "{}", outcome.1);
+    let payments = backend
+        .data
+        .store
+        .list_payments(PaymentScope::Charge(
+            Uuid::parse_str(&charge_id).expect("uuid"),
+        ))
+        .await
+        .expect("payments");
+    assert_eq!(payments.len(), 1, "one payment row: {payments:?}");
+    let captures = backend
+        .data
+        .store
+        .list_ledger(None)
+        .await
+        .expect("ledger")
+        .iter()
+        .filter(|transaction| transaction.kind.contains("payment_captured"))
+        .count();
+    assert_eq!(captures, 1, "the card was charged once");
+    api.server.shutdown().await;
+}
+
 async fn changed_bill_needs_new_approval(backend: TestBackend) {
     let api = Api::start(&backend).await;
     let household = approved_household(&api).await;
@@ -510,6 +556,7 @@ async fn delegate_approves_one_bill(backend: TestBackend) {
 on_both_backends!(
     whole_money_flow,
     payment_retries_charge_once,
+    timeout_retry_charges_once,
     changed_bill_needs_new_approval,
     delegate_approves_one_bill,
 );
