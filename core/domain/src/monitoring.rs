@@ -20,8 +20,6 @@ pub use config::{
     VelocityRule,
 };
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ResourceId, UserId};
@@ -237,19 +235,38 @@ fn check_new_device(
 
 /// Collects the same user's other payments in `(payment.at - window, payment.at]`,
 /// each payment id once.
+///
+/// When the history lists one id more than once with different data, the
+/// entry that sorts first by time, amount, currency and device is kept, so
+/// the result never depends on the order of `history`.
 fn earlier_payments<'a>(
     payment: &PaymentRecord,
     history: &'a [PaymentRecord],
     window_seconds: i64,
 ) -> Vec<&'a PaymentRecord> {
     let start = payment.at.0.saturating_sub(window_seconds);
-    let mut seen = BTreeSet::from([payment.payment]);
-    history
+    let mut earlier: Vec<&PaymentRecord> = history
         .iter()
-        .filter(|earlier| earlier.user == payment.user)
+        .filter(|earlier| earlier.user == payment.user && earlier.payment != payment.payment)
         .filter(|earlier| earlier.at.0 > start && earlier.at <= payment.at)
-        .filter(|earlier| seen.insert(earlier.payment))
-        .collect()
+        .collect();
+    earlier.sort_by(|left, right| {
+        (
+            left.payment,
+            left.at,
+            left.amount.minor(),
+            left.amount.currency().code(),
+        )
+            .cmp(&(
+                right.payment,
+                right.at,
+                right.amount.minor(),
+                right.amount.currency().code(),
+            ))
+            .then_with(|| left.device.cmp(&right.device))
+    });
+    earlier.dedup_by_key(|earlier| earlier.payment);
+    earlier
 }
 
 /// `basis_points` of a positive `amount`, in minor units, rounded up so
@@ -289,6 +306,22 @@ mod tests {
         assert_eq!(describe_window(61), "61 seconds");
         assert_eq!(describe_window(1), "1 second");
         assert_eq!(describe_window(0), "0 seconds");
+    }
+
+    #[test]
+    fn rule_codes_match_json() {
+        let rules = [
+            MonitoringRule::AmountThreshold,
+            MonitoringRule::Velocity,
+            MonitoringRule::Structuring,
+            MonitoringRule::NewDeviceLargePayment,
+        ];
+        for rule in rules {
+            let json = serde_json::to_value(rule).expect("serialize");
+            assert_eq!(json, rule.code());
+        }
+        assert!(Severity::High > Severity::Medium);
+        assert!(Severity::Medium > Severity::Low);
     }
 
     #[test]

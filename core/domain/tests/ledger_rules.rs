@@ -1,135 +1,18 @@
 //! Posting rules, charge positions and balances on a small household:
 //! one primary payer and two participants, paying in EUR.
 
-use sharepay_domain::ids::{HouseholdId, ResourceId, UserId};
+mod ledger_support;
+
+use ledger_support::{
+    ALICE, AT, BOB, Book, HOUSEHOLD, PAYER, charge, eur, id, receivable, settlement,
+};
+use sharepay_domain::ids::HouseholdId;
 use sharepay_domain::ledger::{
     Balances, ChargeFacts, ChargePosition, ChargeStatus, LedgerAccount, LedgerError,
-    LedgerTransaction, PaymentAttempt, PaymentOutcome, RefundEffect, RefundRequest,
-    TransactionKind, post_charge_created, post_charge_reduction, post_payment, post_refund,
-    post_settlement,
+    PaymentAttempt, PaymentOutcome, RefundEffect, TransactionKind, post_charge_created,
+    post_charge_reduction, post_payment, post_settlement,
 };
-use sharepay_domain::meter::Timestamp;
 use sharepay_domain::money::{Currency, Money};
-
-const HOUSEHOLD: HouseholdId = HouseholdId::from_u128(0xAA);
-const PAYER: UserId = UserId::from_u128(1);
-const ALICE: UserId = UserId::from_u128(2);
-const BOB: UserId = UserId::from_u128(3);
-const AT: Timestamp = Timestamp(1_800_000_000);
-
-fn eur(minor: i64) -> Money {
-    Money::from_minor(minor, Currency::from_code("EUR").expect("EUR in table"))
-}
-
-fn id(value: u128) -> ResourceId {
-    ResourceId::from_u128(value)
-}
-
-fn charge(charge: u128, participant: UserId, minor: i64) -> ChargeFacts {
-    ChargeFacts {
-        charge: id(charge),
-        household: HOUSEHOLD,
-        participant,
-        primary_payer: PAYER,
-        amount: eur(minor),
-    }
-}
-
-fn receivable(participant: UserId) -> LedgerAccount {
-    LedgerAccount::ParticipantReceivable { participant }
-}
-
-fn settlement() -> LedgerAccount {
-    LedgerAccount::PrimaryPayerSettlement {
-        primary_payer: PAYER,
-    }
-}
-
-/// A ledger under test: transactions posted so far and a counter for ids.
-struct Book {
-    transactions: Vec<LedgerTransaction>,
-    next_id: u128,
-}
-
-impl Book {
-    fn new() -> Book {
-        Book {
-            transactions: Vec::new(),
-            next_id: 1_000,
-        }
-    }
-
-    fn next_id(&mut self) -> ResourceId {
-        self.next_id += 1;
-        id(self.next_id)
-    }
-
-    fn position(&self, facts: &ChargeFacts) -> ChargePosition {
-        ChargePosition::from_history(facts, &self.transactions).expect("consistent history")
-    }
-
-    fn create(&mut self, facts: &ChargeFacts) {
-        let transaction = post_charge_created(self.next_id(), AT, facts).expect("charge posts");
-        self.transactions.push(transaction);
-    }
-
-    fn pay(
-        &mut self,
-        facts: &ChargeFacts,
-        payment: u128,
-        minor: i64,
-        outcome: PaymentOutcome,
-    ) -> Result<Option<ResourceId>, LedgerError> {
-        let position = self.position(facts);
-        let attempt = PaymentAttempt {
-            payment: id(payment),
-            amount: eur(minor),
-            outcome,
-        };
-        let transaction_id = self.next_id();
-        let posted = post_payment(transaction_id, AT, facts, &position, &attempt)?;
-        let posted_id = posted.as_ref().map(LedgerTransaction::id);
-        self.transactions.extend(posted);
-        Ok(posted_id)
-    }
-
-    fn refund(
-        &mut self,
-        facts: &ChargeFacts,
-        payment: u128,
-        minor: i64,
-        effect: RefundEffect,
-    ) -> Result<(), LedgerError> {
-        let position = self.position(facts);
-        let request = RefundRequest {
-            payment: id(payment),
-            refund: self.next_id(),
-            amount: eur(minor),
-            effect,
-        };
-        let transaction = post_refund(self.next_id(), AT, facts, &position, &request)?;
-        self.transactions.push(transaction);
-        Ok(())
-    }
-
-    fn balances(&self) -> Balances {
-        Balances::from_transactions(&self.transactions).expect("balances fit")
-    }
-
-    fn balance(&self, account: LedgerAccount) -> i64 {
-        let currency = Currency::from_code("EUR").expect("EUR in table");
-        self.balances()
-            .balance(HOUSEHOLD, currency, account)
-            .minor()
-    }
-
-    fn assert_trial_balance_is_zero(&self) {
-        for trial in self.balances().trial_balance().expect("totals fit") {
-            let zero = Money::zero(trial.currency);
-            assert_eq!(trial.difference(), Ok(zero), "{trial:?}");
-        }
-    }
-}
 
 #[test]
 fn charge_then_full_payment_is_paid() {
@@ -160,6 +43,69 @@ fn declined_payment_posts_nothing() {
     assert_eq!(posted, None);
     assert_eq!(book.transactions.len(), 1);
     assert_eq!(book.position(&alice).status(), Ok(ChargeStatus::Unpaid));
+
+    // A decline moved no money, so it is recorded even above the amount due.
+    let above = book
+        .pay(&alice, 11, 9_999, PaymentOutcome::Declined)
+        .expect("decline above outstanding");
+    assert_eq!(above, None);
+}
+
+#[test]
+fn checks_run_before_money_moves() {
+    let mut book = Book::new();
+    let alice = charge(1, ALICE, 4_000);
+    book.create(&alice);
+    let position = book.position(&alice);
+    assert_eq!(position.check_payment(eur(4_000)), Ok(()));
+    assert!(matches!(
+        position.check_payment(eur(4_001)),
+        Err(LedgerError::PaymentExceedsOutstanding { .. })
+    ));
+    assert!(matches!(
+        position.check_payment(eur(0)),
+        Err(LedgerError::AmountNotPositive { .. })
+    ));
+    assert!(matches!(
+        position.check_refund(id(10), eur(1)),
+        Err(LedgerError::UnknownPayment { .. })
+    ));
+    assert_eq!(position.check_reduction(eur(4_000)), Ok(()));
+
+    book.pay(&alice, 10, 1_000, PaymentOutcome::Captured)
+        .expect("payment");
+    let position = book.position(&alice);
+    assert_eq!(position.check_refund(id(10), eur(1_000)), Ok(()));
+    assert!(matches!(
+        position.check_refund(id(10), eur(1_001)),
+        Err(LedgerError::RefundExceedsPaid { .. })
+    ));
+    assert!(matches!(
+        position.check_reduction(eur(3_001)),
+        Err(LedgerError::ReductionExceedsOutstanding { .. })
+    ));
+}
+
+#[test]
+fn position_of_other_charge_is_rejected() {
+    let mut book = Book::new();
+    let alice = charge(1, ALICE, 4_000);
+    let bob = charge(2, BOB, 3_000);
+    book.create(&alice);
+    book.create(&bob);
+    let attempt = PaymentAttempt {
+        payment: id(10),
+        amount: eur(100),
+        outcome: PaymentOutcome::Captured,
+    };
+    let result = post_payment(id(5), AT, &alice, &book.position(&bob), &attempt);
+    assert_eq!(
+        result,
+        Err(LedgerError::PositionMismatch {
+            charge: id(1),
+            position: id(2),
+        })
+    );
 }
 
 #[test]

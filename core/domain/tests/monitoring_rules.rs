@@ -252,3 +252,19 @@ fn disabled_rules_do_not_match() {
     let current = payment(100, ALICE, eur(150_000), NOW);
     assert_eq!(evaluate_payment(&config, &current, &[], &[]), Vec::new());
 }
+
+#[test]
+fn conflicting_duplicate_ids_give_same_result_in_any_order() {
+    let current = payment(100, ALICE, eur(95_000), NOW);
+    let in_band = payment(1, ALICE, eur(99_000), NOW - 2 * DAY);
+    let below_band = payment(1, ALICE, eur(10_000), NOW - 3 * DAY);
+    let other = payment(2, ALICE, eur(90_000), NOW - DAY);
+
+    let forward = [in_band.clone(), below_band.clone(), other.clone()];
+    let backward = [other, below_band, in_band];
+    let first = evaluate(&current, &forward);
+    let second = evaluate(&current, &backward);
+    assert_eq!(first, second);
+    // Payment 1 counts once, as its earlier entry, which is below the band.
+    assert_eq!(first, Vec::new());
+}

@@ -5,10 +5,11 @@
 //! find the same data for the same configuration. Only the server may
 //! create a missing data directory, keyring or operator secret.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::audit::Audit;
+use crate::audit::{AUDIT_ANCHOR_FILE, Audit};
 use crate::config::ServerConfig;
 use crate::error::StartupError;
 use crate::keys::{KeyProvider, KeyPurpose, LocalKeyring, resolve_operator_secret};
@@ -22,6 +23,9 @@ use crate::store::users::UserDirectory;
 pub const KEYRING_FILE: &str = "keyring.json";
 /// File name of the embedded database inside the data directory.
 pub const DATABASE_FILE: &str = "sharepay.db";
+/// File that a running server holds an exclusive lock on, so that a second
+/// server cannot open the same data directory.
+pub const LOCK_FILE: &str = "sharepay.lock";
 
 /// Whether opening may create what is missing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,11 +46,48 @@ pub struct DataLayer {
     pub identity: Arc<dyn IdentityStore>,
     pub users: Arc<UserDirectory>,
     pub audit: Arc<Audit>,
+    /// The exclusive lock on the data directory, taken when the server
+    /// opens it; tools that only read (`audit verify`) take none.
+    pub lock: Option<DataDirLock>,
+}
+
+/// An exclusive lock on a data directory, released when dropped.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl DataDirLock {
+    /// Locks `data_dir`, or explains that another server holds it.
+    pub fn acquire(data_dir: &Path) -> Result<Self, StartupError> {
+        let path = data_dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StartupError::io("open the data directory lock", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StartupError::Store(format!(
+                "another sharepay-server is already using the data directory {}; \
+                 stop it first, or give this one another data_dir",
+                data_dir.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(StartupError::io("lock the data directory", &path, e))
+            }
+        }
+    }
 }
 
 impl DataLayer {
     pub async fn open(config: &ServerConfig, mode: OpenMode) -> Result<Self, StartupError> {
         let data_dir = resolve_data_dir(&config.data_dir, mode)?;
+        let lock = match mode {
+            OpenMode::CreateIfMissing => Some(DataDirLock::acquire(&data_dir)?),
+            OpenMode::ExistingOnly => None,
+        };
         if config.database_url.is_none() {
             check_embedded_files_agree(&data_dir)?;
         }
@@ -54,11 +95,15 @@ impl DataLayer {
         let (store, identity) = open_store(config, &data_dir, keys.as_ref(), mode).await?;
         Ok(Self {
             users: Arc::new(UserDirectory::new(Arc::clone(&store), Arc::clone(&keys))),
-            audit: Arc::new(Audit::new(Arc::clone(&store), Arc::clone(&keys))),
+            audit: Arc::new(
+                Audit::new(Arc::clone(&store), Arc::clone(&keys))
+                    .with_anchor(data_dir.join(AUDIT_ANCHOR_FILE)),
+            ),
             data_dir,
             keys,
             store,
             identity,
+            lock,
         })
     }
 }
@@ -100,8 +145,12 @@ fn check_embedded_files_agree(data_dir: &Path) -> Result<(), StartupError> {
 }
 
 fn resolve_data_dir(data_dir: &Path, mode: OpenMode) -> Result<PathBuf, StartupError> {
-    if mode == OpenMode::CreateIfMissing {
-        std::fs::create_dir_all(data_dir)
+    if mode == OpenMode::CreateIfMissing && !data_dir.exists() {
+        // Only the server's own user may read keys, databases and mail.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
             .map_err(|e| StartupError::io("create the data directory", data_dir, e))?;
     }
     std::fs::canonicalize(data_dir)
@@ -160,6 +209,9 @@ async fn open_store(
                 .current(KeyPurpose::Database)
                 .map_err(|e| StartupError::Config(e.to_string()))?;
             let store = SqlCipherStore::open(&path, key.expose()).map_err(store_error)?;
+            // SQLite gives its journal files the database file's mode.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| StartupError::io("restrict the database file", &path, e))?;
             tracing::info!(path = %path.display(), "opened the SQLCipher store");
             let store = Arc::new(store);
             Ok((Arc::clone(&store) as Arc<dyn Store>, store))

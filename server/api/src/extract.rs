@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use sharepay_domain::wire::validation::readable_serde_message;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -29,7 +30,7 @@ where
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.starts_with("application/json"));
+            .is_some_and(sharepay_domain::wire::validation::is_json_media_type);
         if !is_json {
             return Err(ApiError::invalid_field(
                 "Content-Type",
@@ -49,7 +50,7 @@ where
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let message = error.inner().to_string();
+        let message = readable_serde_message(&error.inner().to_string());
         let path = error.path().to_string();
         let field = unknown_field_name(&message)
             .map(|name| join_path(&path, name))

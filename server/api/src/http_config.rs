@@ -77,7 +77,8 @@ pub struct HttpConfig {
     /// Log lines as JSON objects (`json`) or as readable text (`text`).
     pub log_format: LogFormat,
     /// Address of the plain-HTTP admin listener that serves `/metrics`.
-    /// Keep it on loopback; `null` (or omitting it in code) turns it off.
+    /// Keep it on loopback; `"off"` turns it off.
+    #[serde(deserialize_with = "metrics_listen_or_off")]
     pub metrics_listen: Option<SocketAddr>,
 }
 
@@ -110,6 +111,23 @@ impl Default for HttpConfig {
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
         }
     }
+}
+
+/// Reads `metrics_listen`: a socket address, or `"off"` for no listener
+/// (TOML has no null).
+fn metrics_listen_or_off<'de, D>(deserializer: D) -> Result<Option<SocketAddr>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text = String::deserialize(deserializer)?;
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not an address like 127.0.0.1:9464; give one, or \"off\" for no metrics listener"
+        ))
+    })
 }
 
 /// Format of log lines on standard error.
@@ -340,6 +358,23 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         assert_eq!(HttpConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn metrics_listener_takes_an_address_or_off() {
+        let parse = |text: &str| toml::from_str::<HttpConfig>(text).map(|c| c.metrics_listen);
+        assert_eq!(parse(""), Ok(HttpConfig::default().metrics_listen));
+        assert_eq!(
+            parse("metrics_listen = \"127.0.0.1:9999\""),
+            Ok(Some(SocketAddr::from(([127, 0, 0, 1], 9999))))
+        );
+        assert_eq!(parse("metrics_listen = \"off\""), Ok(None));
+        let error = parse("metrics_listen = \"9464\"").expect_err("a port alone");
+        assert!(
+            error
+                .to_string()
+                .contains("\"off\" for no metrics listener")
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub use crate::config::ServerConfig;
 use crate::audit::{Actor, Audit, AuditEvent, AuditKind, Outcome};
 use crate::auth::password::PasswordHashing;
 use crate::auth::tokens::TokenSigner;
-use crate::data::{DataLayer, OpenMode};
+use crate::data::{DataDirLock, DataLayer, OpenMode};
 use crate::error::StartupError;
 use crate::http_config::{HttpConfig, LOGIN_ROUTE, REGISTER_ROUTE};
 use crate::keys::KeyProvider;
@@ -95,6 +95,8 @@ pub struct RunningServer {
     pub vault_startup_lines: Vec<String>,
     /// The embedded vault, stopped after the API.
     vault: Option<RunningVault>,
+    /// Held while the server runs, so no second server opens the directory.
+    _data_dir_lock: Option<DataDirLock>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -134,8 +136,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         .map_err(|e| StartupError::Config(e.to_string()))?;
     tracing::info!(config = %config.redacted(), "effective configuration");
 
-    let data = DataLayer::open(&config, OpenMode::CreateIfMissing).await?;
+    let mut data = DataLayer::open(&config, OpenMode::CreateIfMissing).await?;
     let data_dir = data.data_dir.clone();
+    let data_dir_lock = data.lock.take();
     let tls = TlsMaterial::load_or_create(&data_dir.join("tls"))?;
     let config_sha256 = config.redacted_sha256();
     let listen = config.listen;
@@ -203,6 +206,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         metrics_addr,
         vault_startup_lines,
         vault: vault.embedded,
+        _data_dir_lock: data_dir_lock,
         shutdown,
         task,
     })

@@ -322,3 +322,51 @@ fn port_in_use_names_the_fix() {
         "{stderr}"
     );
 }
+
+#[test]
+fn second_server_on_same_data_directory_is_refused() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let mut first = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+    let stdout = first.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    for _ in 0..4 {
+        lines.next().expect("a start line").expect("read a line");
+    }
+
+    let output = server_command(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")])
+        .output()
+        .expect("run a second server");
+    first.kill().expect("stop the first server");
+    first.wait().expect("wait for the first server");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the second server started");
+    assert!(
+        stderr.contains("another sharepay-server is already using the data directory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let child = spawn_server(cwd.path(), &[("SHAREPAY_LISTEN", "127.0.0.1:0")]);
+    assert_eq!(start_lines(child).len(), 4);
+
+    let data_dir = std::fs::read_dir(cwd.path())
+        .expect("list the working directory")
+        .map(|entry| entry.expect("an entry").path())
+        .find(|path| path.join("sharepay.db").exists())
+        .expect("a data directory with a database");
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&data_dir), 0o700, "{}", data_dir.display());
+    assert_eq!(mode(&data_dir.join("sharepay.db")), 0o600);
+}

@@ -25,6 +25,7 @@ macro_rules! backend_suite {
                 audit_rows_reject_update,
                 verify_names_changed_entry,
                 verify_detects_deleted_entry,
+                verify_detects_removed_newest_entries,
                 verify_detects_changed_mac,
                 cli_verifies_intact_chain,
                 cli_exports_since_time,

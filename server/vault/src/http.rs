@@ -180,7 +180,7 @@ where
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.starts_with("application/json"));
+            .is_some_and(sharepay_domain::wire::validation::is_json_media_type);
         if !is_json {
             return Err(ServiceError::invalid_field(
                 "Content-Type",

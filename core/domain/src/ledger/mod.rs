@@ -12,12 +12,12 @@
 //! | payment captured | processor clearing | participant receivable |
 //! | payment declined | no posting | no posting |
 //! | refund, charge reopened | participant receivable | processor clearing |
-//! | refund, charge reduced | both rows above | both rows above |
+//! | refund, charge reduced | participant receivable and primary-payer settlement | processor clearing and participant receivable |
 //! | settlement paid out | primary-payer settlement | processor clearing |
 //!
 //! From the transactions this module derives balances and the trial
-//! balance, a participant's statement for a period, and a reconciliation
-//! report against the charges table.
+//! balance, each member's statement for a period (participants and primary
+//! payers), and a reconciliation report against the charges table.
 //!
 //! This module does no I/O and reads no clock: the caller passes ids and
 //! times in. It must never accept an unbalanced transaction.
@@ -25,21 +25,29 @@
 mod account;
 mod balance;
 mod position;
+mod reconcile;
 mod rules;
+mod statement;
 mod transaction;
 
 pub use account::{AccountKey, LedgerAccount};
 pub use balance::{Balances, TrialBalance};
 pub use position::{ChargePosition, ChargeStatus, PaymentPosition};
+pub use reconcile::{ChargeRecord, Discrepancy, ReconciliationReport, reconcile};
 pub use rules::{
     ChargeFacts, PaymentAttempt, PaymentOutcome, RefundRequest, post_charge_created,
     post_charge_reduction, post_payment, post_refund, post_settlement,
+};
+pub use statement::{
+    Statement, StatementLine, StatementLineKind, StatementPeriod, StatementTotals,
+    build_primary_payer_statement, build_statement,
 };
 pub use transaction::{LedgerTransaction, Posting, RefundEffect, Side, TransactionKind};
 
 use thiserror::Error;
 
 use crate::ids::{HouseholdId, ResourceId};
+use crate::meter::Timestamp;
 use crate::money::{Money, MoneyError};
 
 /// Error from building, loading or posting ledger transactions.
@@ -47,6 +55,15 @@ use crate::money::{Money, MoneyError};
 pub enum LedgerError {
     #[error("invalid ledger account code {code:?}: {reason}")]
     InvalidAccountCode { code: String, reason: &'static str },
+
+    #[error("invalid posting side {code:?}: use \"debit\" or \"credit\"")]
+    InvalidSideCode { code: String },
+
+    #[error(
+        "invalid charge status {code:?}: use unpaid, partially_paid, paid, partially_refunded, \
+         refunded or cancelled"
+    )]
+    InvalidStatusCode { code: String },
 
     #[error(
         "ledger transaction {transaction} has no {} posting: a transaction needs at least \
@@ -114,6 +131,15 @@ pub enum LedgerError {
     },
 
     #[error(
+        "the position passed is for charge {position}, but the posting is for charge {charge}: \
+         load the position of the same charge"
+    )]
+    PositionMismatch {
+        charge: ResourceId,
+        position: ResourceId,
+    },
+
+    #[error(
         "charge {charge} has no charge_created posting: post the charge before its payments, \
          refunds or reductions"
     )]
@@ -162,6 +188,12 @@ pub enum LedgerError {
          the primary payer: pay out at most that amount"
     )]
     SettlementExceedsCollected { amount: Money, available: Money },
+
+    #[error(
+        "the statement period starts at {} and ends at {} (Unix seconds): the start must be \
+         before the end", start.0, end.0
+    )]
+    InvalidPeriod { start: Timestamp, end: Timestamp },
 
     #[error(transparent)]
     Money(#[from] MoneyError),

@@ -64,6 +64,23 @@ impl ChargeStatus {
             ChargeStatus::Cancelled => "cancelled",
         }
     }
+
+    /// Parses a code written by [`ChargeStatus::code`].
+    pub fn parse_code(code: &str) -> Result<ChargeStatus, LedgerError> {
+        let all = [
+            ChargeStatus::Unpaid,
+            ChargeStatus::PartiallyPaid,
+            ChargeStatus::Paid,
+            ChargeStatus::PartiallyRefunded,
+            ChargeStatus::Refunded,
+            ChargeStatus::Cancelled,
+        ];
+        all.into_iter()
+            .find(|status| status.code() == code)
+            .ok_or_else(|| LedgerError::InvalidStatusCode {
+                code: code.to_owned(),
+            })
+    }
 }
 
 impl ChargePosition {
@@ -73,10 +90,13 @@ impl ChargePosition {
     /// caller may pass a whole household's ledger. A transaction of this
     /// charge in another household or currency is an error, because it
     /// means the stored ledger is corrupt.
-    pub fn from_history(
+    pub fn from_history<'a, I>(
         charge: &ChargeFacts,
-        history: &[LedgerTransaction],
-    ) -> Result<ChargePosition, LedgerError> {
+        history: I,
+    ) -> Result<ChargePosition, LedgerError>
+    where
+        I: IntoIterator<Item = &'a LedgerTransaction>,
+    {
         let zero = Money::zero(charge.amount.currency());
         let mut position = ChargePosition {
             charge: charge.charge,
@@ -191,6 +211,91 @@ impl ChargePosition {
     }
 }
 
+impl ChargePosition {
+    /// Checks that capturing `amount` fits the outstanding amount. Call it
+    /// before charging the card, and [`super::post_payment`] checks it again.
+    pub fn check_payment(&self, amount: Money) -> Result<(), LedgerError> {
+        self.check_amount("the payment amount", amount)?;
+        let outstanding = self.outstanding()?;
+        if amount.minor() > outstanding.minor() {
+            return Err(LedgerError::PaymentExceedsOutstanding {
+                charge: self.charge,
+                amount,
+                outstanding,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that refunding `amount` of `payment` stays within what the
+    /// payment captured minus its earlier refunds. Call it before asking the
+    /// processor for the refund, and [`super::post_refund`] checks it again.
+    pub fn check_refund(&self, payment: ResourceId, amount: Money) -> Result<(), LedgerError> {
+        self.check_amount("the refund amount", amount)?;
+        let Some(paid) = self.payment(payment) else {
+            return Err(LedgerError::UnknownPayment {
+                charge: self.charge,
+                payment,
+            });
+        };
+        let refundable = paid.refundable()?;
+        if amount.minor() > refundable.minor() {
+            return Err(LedgerError::RefundExceedsPaid {
+                payment,
+                amount,
+                refundable,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that reducing the charge by `amount` fits the outstanding
+    /// amount.
+    pub fn check_reduction(&self, amount: Money) -> Result<(), LedgerError> {
+        self.check_amount("the reduction amount", amount)?;
+        let outstanding = self.outstanding()?;
+        if amount.minor() > outstanding.minor() {
+            return Err(LedgerError::ReductionExceedsOutstanding {
+                charge: self.charge,
+                amount,
+                outstanding,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that `amount` is positive and in the charge's currency, and
+    /// that the charge itself was posted.
+    pub(super) fn check_amount(
+        &self,
+        what: &'static str,
+        amount: Money,
+    ) -> Result<(), LedgerError> {
+        let currency = self.charged.currency();
+        if amount.currency() != currency {
+            return Err(LedgerError::CurrencyMismatch {
+                what,
+                charge: self.charge,
+                found: amount.currency().code(),
+                expected: currency.code(),
+            });
+        }
+        if amount.minor() <= 0 {
+            return Err(LedgerError::AmountNotPositive {
+                what,
+                amount,
+                hint: "",
+            });
+        }
+        if self.created_postings == 0 {
+            return Err(LedgerError::ChargeNotPosted {
+                charge: self.charge,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl PaymentPosition {
     /// Computes captured minus refunded: the maximum a further refund may return.
     pub fn refundable(&self) -> Result<Money, LedgerError> {
@@ -219,4 +324,32 @@ fn check_same_charge(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_round_trip() {
+        for code in [
+            "unpaid",
+            "partially_paid",
+            "paid",
+            "partially_refunded",
+            "refunded",
+            "cancelled",
+        ] {
+            let status = ChargeStatus::parse_code(code).expect("known code");
+            assert_eq!(status.code(), code);
+            let json = serde_json::to_string(&status).expect("serialize");
+            assert_eq!(json, format!("\"{code}\""));
+        }
+        assert_eq!(
+            ChargeStatus::parse_code("open"),
+            Err(LedgerError::InvalidStatusCode {
+                code: "open".to_owned()
+            })
+        );
+    }
 }

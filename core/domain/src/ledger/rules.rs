@@ -1,9 +1,12 @@
 //! Posting rules: one function per money event, each returning a balanced
 //! transaction or an error that names the limit the event would break.
 //!
-//! The rules check amounts against the charge's position, so call them
-//! before asking the processor to move money, with the position loaded in
-//! the same database transaction that will store the result.
+//! The rules check amounts against the charge's position. Before asking
+//! the processor to move money, run the same check with
+//! [`ChargePosition::check_payment`] or [`ChargePosition::check_refund`],
+//! and load the position inside the database transaction that stores the
+//! result, with the charge locked, so that two concurrent requests cannot
+//! both pass the check.
 
 use serde::{Deserialize, Serialize};
 
@@ -38,25 +41,6 @@ impl ChargeFacts {
         LedgerAccount::PrimaryPayerSettlement {
             primary_payer: self.primary_payer,
         }
-    }
-
-    fn check_amount(&self, what: &'static str, amount: Money) -> Result<(), LedgerError> {
-        if amount.currency() != self.amount.currency() {
-            return Err(LedgerError::CurrencyMismatch {
-                what,
-                charge: self.charge,
-                found: amount.currency().code(),
-                expected: self.amount.currency().code(),
-            });
-        }
-        if amount.minor() <= 0 {
-            return Err(LedgerError::AmountNotPositive {
-                what,
-                amount,
-                hint: "",
-            });
-        }
-        Ok(())
     }
 }
 
@@ -127,16 +111,8 @@ pub fn post_charge_reduction(
     position: &ChargePosition,
     amount: Money,
 ) -> Result<LedgerTransaction, LedgerError> {
-    charge.check_amount("the reduction amount", amount)?;
-    check_posted(position)?;
-    let outstanding = position.outstanding()?;
-    if amount.minor() > outstanding.minor() {
-        return Err(LedgerError::ReductionExceedsOutstanding {
-            charge: charge.charge,
-            amount,
-            outstanding,
-        });
-    }
+    check_same_charge(charge, position)?;
+    position.check_reduction(amount)?;
     LedgerTransaction::new(
         id,
         charge.household,
@@ -152,11 +128,12 @@ pub fn post_charge_reduction(
 }
 
 /// Posts the result of a payment attempt. A captured payment moves money
-/// from the participant's receivable into processor clearing; a declined
-/// one posts nothing and returns `None`.
+/// from the participant's receivable into processor clearing. A declined
+/// one posts nothing and returns `None`, whatever the outstanding amount,
+/// because no money moved.
 ///
-/// Rejects a capture above the outstanding amount, so check with this
-/// function, or [`ChargePosition::outstanding`], before charging the card.
+/// Rejects a capture above the outstanding amount, so call
+/// [`ChargePosition::check_payment`] before charging the card.
 pub fn post_payment(
     id: ResourceId,
     posted_at: Timestamp,
@@ -169,19 +146,12 @@ pub fn post_payment(
         amount,
         outcome,
     } = *attempt;
-    charge.check_amount("the payment amount", amount)?;
-    check_posted(position)?;
-    let outstanding = position.outstanding()?;
-    if amount.minor() > outstanding.minor() {
-        return Err(LedgerError::PaymentExceedsOutstanding {
-            charge: charge.charge,
-            amount,
-            outstanding,
-        });
-    }
+    check_same_charge(charge, position)?;
     if outcome == PaymentOutcome::Declined {
+        position.check_amount("the payment amount", amount)?;
         return Ok(None);
     }
+    position.check_payment(amount)?;
     let transaction = LedgerTransaction::new(
         id,
         charge.household,
@@ -198,7 +168,8 @@ pub fn post_payment(
     Ok(Some(transaction))
 }
 
-/// Posts a refund of part or all of one captured payment.
+/// Posts a refund of part or all of one captured payment. Call
+/// [`ChargePosition::check_refund`] before asking the processor for it.
 ///
 /// The refund never exceeds what the payment captured minus its earlier
 /// refunds. With [`RefundEffect::ChargeReopened`] the participant owes the
@@ -218,22 +189,8 @@ pub fn post_refund(
         amount,
         effect,
     } = *request;
-    charge.check_amount("the refund amount", amount)?;
-    check_posted(position)?;
-    let Some(paid) = position.payment(payment) else {
-        return Err(LedgerError::UnknownPayment {
-            charge: charge.charge,
-            payment,
-        });
-    };
-    let refundable = paid.refundable()?;
-    if amount.minor() > refundable.minor() {
-        return Err(LedgerError::RefundExceedsPaid {
-            payment,
-            amount,
-            refundable,
-        });
-    }
+    check_same_charge(charge, position)?;
+    position.check_refund(payment, amount)?;
 
     let mut postings = vec![
         Posting::debit(charge.receivable(), amount),
@@ -263,6 +220,10 @@ pub fn post_refund(
 /// Rejects an amount above what clearing contains or above what the household
 /// owes this primary payer, both read from `balances`, because the payout
 /// would otherwise pay out money not yet collected.
+///
+/// NOTE: clearing is one account per household and currency, so with two
+/// primary payers in one household this check cannot tell whose
+/// participants paid the money in clearing.
 pub fn post_settlement(
     id: ResourceId,
     posted_at: Timestamp,
@@ -312,10 +273,11 @@ pub fn post_settlement(
     )
 }
 
-fn check_posted(position: &ChargePosition) -> Result<(), LedgerError> {
-    if position.created_postings == 0 {
-        return Err(LedgerError::ChargeNotPosted {
-            charge: position.charge,
+fn check_same_charge(charge: &ChargeFacts, position: &ChargePosition) -> Result<(), LedgerError> {
+    if position.charge != charge.charge {
+        return Err(LedgerError::PositionMismatch {
+            charge: charge.charge,
+            position: position.charge,
         });
     }
     Ok(())

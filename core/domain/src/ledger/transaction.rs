@@ -27,6 +27,17 @@ impl Side {
             Side::Credit => "credit",
         }
     }
+
+    /// Parses a code written by [`Side::code`].
+    pub fn parse_code(code: &str) -> Result<Side, LedgerError> {
+        match code {
+            "debit" => Ok(Side::Debit),
+            "credit" => Ok(Side::Credit),
+            _ => Err(LedgerError::InvalidSideCode {
+                code: code.to_owned(),
+            }),
+        }
+    }
 }
 
 /// One line of a transaction: an amount debited or credited to an account.
@@ -57,11 +68,14 @@ impl Posting {
 
     /// Returns the amount as a signed balance change: positive for a debit,
     /// negative for a credit.
+    ///
+    /// Exact for every posting inside a [`LedgerTransaction`], whose amounts
+    /// are positive. A free-standing credit of `i64::MIN` saturates to
+    /// `i64::MAX` instead of panicking.
     pub fn signed_minor(&self) -> i64 {
         match self.side {
             Side::Debit => self.amount.minor(),
-            // Cannot overflow: amounts inside a transaction are positive.
-            Side::Credit => -self.amount.minor(),
+            Side::Credit => self.amount.minor().saturating_neg(),
         }
     }
 }
@@ -318,6 +332,19 @@ mod tests {
     }
 
     #[test]
+    fn side_codes_round_trip() {
+        for side in [Side::Debit, Side::Credit] {
+            assert_eq!(Side::parse_code(side.code()), Ok(side));
+        }
+        assert_eq!(
+            Side::parse_code("Debit"),
+            Err(LedgerError::InvalidSideCode {
+                code: "Debit".to_owned()
+            })
+        );
+    }
+
+    #[test]
     fn balanced_transaction_is_accepted() {
         let transaction = build(vec![
             Posting::debit(receivable(), eur(1000)),
@@ -409,6 +436,47 @@ mod tests {
             Posting::credit(settlement(), eur(i64::MAX)),
         ]);
         assert!(matches!(result, Err(LedgerError::Money(_))), "{result:?}");
+    }
+
+    #[test]
+    fn kind_json_is_stable() {
+        // Stored rows keep this JSON, so a change here breaks loading them.
+        let kind = TransactionKind::PaymentRefunded {
+            charge: ResourceId::from_u128(1),
+            payment: ResourceId::from_u128(2),
+            refund: ResourceId::from_u128(3),
+            effect: RefundEffect::ChargeReduced,
+        };
+        let json = serde_json::to_string(&kind).expect("serialize");
+        assert_eq!(
+            json,
+            "{\"kind\":\"payment_refunded\",\
+             \"charge\":\"00000000-0000-0000-0000-000000000001\",\
+             \"payment\":\"00000000-0000-0000-0000-000000000002\",\
+             \"refund\":\"00000000-0000-0000-0000-000000000003\",\
+             \"effect\":\"charge_reduced\"}"
+        );
+        assert_eq!(
+            serde_json::from_str::<TransactionKind>(&json).ok(),
+            Some(kind)
+        );
+
+        let kinds = [
+            TransactionKind::ChargeCreated { charge: CHARGE },
+            TransactionKind::ChargeReduced { charge: CHARGE },
+            TransactionKind::PaymentCaptured {
+                charge: CHARGE,
+                payment: TRANSACTION,
+            },
+            kind,
+            TransactionKind::Settlement {
+                payout: TRANSACTION,
+            },
+        ];
+        for kind in kinds {
+            let json = serde_json::to_value(kind).expect("serialize");
+            assert_eq!(json["kind"], kind.code(), "{json}");
+        }
     }
 
     #[test]

@@ -8,13 +8,19 @@
 //! password, a token or a full email: callers name accounts by user id or
 //! by blind index.
 //!
-//! NOTE: removing the newest entries leaves a shorter chain that still
-//! verifies. Detecting that needs the last MAC anchored outside the
-//! database (for example in backups), which is not built yet.
+//! Removing the newest entries would leave a shorter chain that still
+//! verifies, so the id and MAC of the newest entry this server appended
+//! are also written to an anchor file outside the database
+//! (`data_dir/audit-anchor.json`). [`Audit::verify`] requires the chain to
+//! reach that entry with that MAC. Entries appended after the last anchor
+//! write, and entries appended inside another store transaction, are not
+//! covered until a later [`Audit::record`] moves the anchor past them.
 
+mod anchor;
 mod chain;
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -24,7 +30,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+pub use anchor::{AUDIT_ANCHOR_FILE, AnchorError};
 pub use chain::{ChainSealer, GENESIS_MAC, canonical_bytes};
+
+use anchor::{Anchor, AnchorFile};
 
 use crate::keys::KeyProvider;
 use crate::store::{AuditQuery, AuditRow, AuditSealer, Store, StoreError};
@@ -156,6 +165,8 @@ pub enum AuditError {
     Key(#[from] crate::keys::KeyError),
     #[error("writing the export failed: {0}")]
     Write(#[from] std::io::Error),
+    #[error(transparent)]
+    Anchor(#[from] AnchorError),
 }
 
 /// The first entry where the chain breaks, and why.
@@ -177,6 +188,7 @@ pub struct VerifyReport {
 pub struct Audit {
     store: Arc<dyn Store>,
     sealer: Arc<ChainSealer>,
+    anchor: Option<AnchorFile>,
 }
 
 impl Audit {
@@ -184,13 +196,30 @@ impl Audit {
         Self {
             store,
             sealer: Arc::new(ChainSealer::new(keys)),
+            anchor: None,
         }
+    }
+
+    /// Keeps the newest entry's id and MAC in the file at `path`, and
+    /// makes [`Audit::verify`] check the chain against it.
+    pub fn with_anchor(mut self, path: PathBuf) -> Self {
+        self.anchor = Some(AnchorFile::new(path));
+        self
     }
 
     /// Appends `event` to the chain and returns its entry id.
     pub async fn record(&self, event: AuditEvent) -> Result<i64, AuditError> {
         let (row, sealer) = self.prepare(event)?;
         let stored = self.store.append_audit(row, sealer).await?;
+        if let Some(anchor) = &self.anchor
+            && let Err(error) = anchor.advance(Anchor {
+                id: stored.id,
+                mac: stored.mac.clone(),
+            })
+        {
+            // The entry is stored; only the truncation check lags behind.
+            tracing::error!(%error, "could not move the audit anchor");
+        }
         Ok(stored.id)
     }
 
@@ -235,19 +264,45 @@ impl Audit {
     /// Walks the whole chain from the first entry and stops at the first
     /// entry whose id, link or MAC does not fit.
     pub async fn verify(&self) -> Result<VerifyReport, AuditError> {
+        let anchored = match &self.anchor {
+            Some(file) => file
+                .read()?
+                .map(|anchor| (anchor, file.path().display().to_string())),
+            None => None,
+        };
         let mut verified = 0u64;
         let mut expected_id = 1i64;
         let mut expected_prev = GENESIS_MAC.to_vec();
         loop {
             let page = self.page(expected_id - 1, None).await?;
             if page.is_empty() {
-                return Ok(VerifyReport {
-                    verified,
-                    broken: None,
-                });
+                let broken = anchored.filter(|(anchor, _)| anchor.id >= expected_id).map(
+                    |(anchor, path)| BrokenLink {
+                        id: anchor.id,
+                        problem: format!(
+                            "the trail ends at entry {}, but {path} records entry {}; \
+                             the newest entries were removed",
+                            expected_id - 1,
+                            anchor.id
+                        ),
+                    },
+                );
+                return Ok(VerifyReport { verified, broken });
             }
             for row in page {
-                if let Some(problem) = self.check_row(&row, expected_id, &expected_prev)? {
+                let anchor_mismatch = anchored.as_ref().and_then(|(anchor, path)| {
+                    (anchor.id == row.id && anchor.mac != row.mac).then(|| {
+                        format!(
+                            "its MAC differs from the one {path} records; \
+                             the trail was replaced from this entry on"
+                        )
+                    })
+                });
+                let problem = match self.check_row(&row, expected_id, &expected_prev)? {
+                    Some(problem) => Some(problem),
+                    None => anchor_mismatch,
+                };
+                if let Some(problem) = problem {
                     return Ok(VerifyReport {
                         verified,
                         broken: Some(BrokenLink {

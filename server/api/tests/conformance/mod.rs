@@ -437,6 +437,23 @@ pub async fn verify_detects_deleted_entry(backend: &TestBackend) {
     assert_cli_names_broken_entry(backend, 4);
 }
 
+pub async fn verify_detects_removed_newest_entries(backend: &TestBackend) {
+    let deleted = tamper_with_audit(backend, "DELETE FROM audit_log WHERE id >= 4").await;
+    assert_eq!(deleted, 2);
+
+    let report = backend.data.audit.verify().await.expect("verify");
+
+    let broken = report.broken.expect("the truncation must be found");
+    assert_eq!(broken.id, 5);
+    assert_eq!(report.verified, 3);
+    assert!(
+        broken.problem.contains("newest entries were removed"),
+        "{}",
+        broken.problem
+    );
+    assert_cli_names_broken_entry(backend, 5);
+}
+
 pub async fn verify_detects_changed_mac(backend: &TestBackend) {
     // A replaced MAC no longer matches the row. Forging a matching one
     // needs the audit key, which the database does not contain.

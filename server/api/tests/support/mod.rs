@@ -129,9 +129,11 @@ impl TestBackend {
             ..ServerConfig::default()
         };
         config.validate().expect("test configuration is valid");
-        let data = DataLayer::open(&config, OpenMode::CreateIfMissing)
+        let mut data = DataLayer::open(&config, OpenMode::CreateIfMissing)
             .await
             .expect("open the data layer");
+        // Tests start servers on this data directory while they hold it.
+        data.lock = None;
         Self {
             config,
             data,
