@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::json;
 use sharepay_server::http_config::RateLimitRule;
+use sharepay_server::store::identity::ROLE_ADMIN;
 use sharepay_server::store::money::{ChargeScope, PaymentScope};
 use uuid::Uuid;
 
@@ -156,6 +157,19 @@ async fn random_operations(mut backend: TestBackend) {
     eprintln!("operations by kind: {counts:?}");
     assert_eq!(counts.values().sum::<usize>(), OPERATIONS);
     check_ledger_matches_tables(&backend, &household.id).await;
+
+    let admin = api.sign_up("admin").await;
+    backend
+        .data
+        .identity
+        .grant_system_role(Uuid::parse_str(&admin.user_id).expect("uuid"), ROLE_ADMIN)
+        .await
+        .expect("grant admin");
+    let (status, report) = api
+        .as_user(&admin, "GET", "/v1/admin/reconciliation", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["clean"], true, "{report}");
     api.server.shutdown().await;
 }
 

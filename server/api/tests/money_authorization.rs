@@ -313,7 +313,33 @@ async fn money_endpoints_matrix(backend: TestBackend) {
         )
         .await;
 
+    let statement = format!(
+        "/v1/households/{household}/statements?member={}&from=2026-01-01&to=2026-12-31",
+        callers.get("participant").user_id
+    );
+    matrix
+        .check(
+            "GET",
+            &statement,
+            None,
+            Expect {
+                allowed: &members_read,
+                otherwise: S::NOT_FOUND,
+            },
+        )
+        .await;
     let admin_only = [("admin", S::OK)];
+    matrix
+        .check(
+            "GET",
+            "/v1/admin/reconciliation",
+            None,
+            Expect {
+                allowed: &admin_only,
+                otherwise: S::NOT_FOUND,
+            },
+        )
+        .await;
     matrix
         .check(
             "GET",

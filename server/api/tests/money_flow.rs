@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sharepay_domain::money::{Currency, Money};
+use sharepay_server::store::AuditQuery;
+use sharepay_server::store::identity::ROLE_ADMIN;
 use sharepay_server::store::money::{ChargeScope, LedgerTransactionRow, PaymentScope};
 use uuid::Uuid;
 
@@ -49,8 +52,11 @@ fn assert_balanced(ledger: &[LedgerTransactionRow]) -> i64 {
     total_debits
 }
 
-async fn whole_money_flow(backend: TestBackend) {
+async fn whole_money_flow(mut backend: TestBackend) {
     billing_support::capture_logs();
+    // Payments of 50.00 EUR or more open a monitoring case.
+    let eur = Currency::from_code("EUR").expect("EUR");
+    backend.config.monitoring.thresholds = vec![Money::from_minor(5_000, eur)];
     let api = Api::start(&backend).await;
     let mut responses: Vec<String> = Vec::new();
     let household = billed_household(&api).await;
@@ -282,6 +288,105 @@ async fn whole_money_flow(backend: TestBackend) {
     assert_eq!(charged, 4095 + 5238);
     // Charges, two captures, and a refund that posts both of its halves.
     assert_eq!(debits, charged + charged + 500 + 500, "{ledger:#?}");
+
+    // Statements add up, and both participants owe nothing at the end.
+    for member in [&household.alice, &household.bob] {
+        let path = format!(
+            "/v1/households/{}/statements?member={}&from=2026-01-01&to=2026-12-31",
+            household.id, member.user_id
+        );
+        let (status, statements) = api.as_user(&household.payer, "GET", &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{statements}");
+        let statement = &statements["statements"][0];
+        let lines: i64 = statement["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .map(|line| line["amount"]["minor"].as_i64().expect("minor"))
+            .sum();
+        let opening = statement["opening_balance"]["minor"]
+            .as_i64()
+            .expect("opening");
+        let closing = statement["closing_balance"]["minor"]
+            .as_i64()
+            .expect("closing");
+        assert_eq!(opening + lines, closing, "{statement}");
+        assert_eq!(closing, 0, "{statement}");
+        assert_eq!(statement["settled"], true);
+        responses.push(statements.to_string());
+    }
+    let bob_own = format!(
+        "/v1/households/{}/statements?member={}&from=2026-01-01&to=2026-12-31",
+        household.id, household.alice.user_id
+    );
+    let (status, _) = api.as_user(&household.bob, "GET", &bob_own, None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a participant reads only their own statement"
+    );
+
+    // The administrator reconciles the ledger and reviews monitoring cases.
+    let admin = api.sign_up("admin").await;
+    backend
+        .data
+        .identity
+        .grant_system_role(Uuid::parse_str(&admin.user_id).expect("uuid"), ROLE_ADMIN)
+        .await
+        .expect("grant admin");
+    let (status, report) = api
+        .as_user(&admin, "GET", "/v1/admin/reconciliation", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["clean"], true, "{report}");
+    assert_eq!(report["charges"], 2, "{report}");
+    let (status, cases) = api
+        .as_user(&admin, "GET", "/v1/admin/monitoring-cases", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cases}");
+    let bob_payment_id = bob_payment["payment_id"].clone();
+    let case = cases["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|case| case["rule"] == "amount_threshold" && case["payment_id"] == bob_payment_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no amount_threshold case for Bob's payment: {cases}"));
+    let close = format!(
+        "/v1/admin/monitoring-cases/{}/close",
+        case["case_id"].as_str().expect("id")
+    );
+    let resolution = json!({"resolution": "utility bill, amount expected"});
+    let (status, closed) = api.as_user(&admin, "POST", &close, Some(&resolution)).await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert_eq!(closed["status"], "closed");
+    let (status, _) = api.as_user(&admin, "POST", &close, Some(&resolution)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "closing twice");
+    let (status, _) = api
+        .as_user(&household.payer, "POST", &close, Some(&resolution))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "only administrators see cases"
+    );
+    let audit = backend
+        .data
+        .store
+        .list_audit(AuditQuery {
+            after_id: 0,
+            since: None,
+            limit: 10_000,
+        })
+        .await
+        .expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|row| row.action == "monitoring_case.close"),
+        "closing a case is audited"
+    );
+    responses.extend([report.to_string(), cases.to_string(), closed.to_string()]);
 
     assert_no_card_numbers(&backend, &responses).await;
     api.server.shutdown().await;

@@ -243,11 +243,15 @@ pub struct RefundResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatementLineBody {
     pub at: String,
-    /// `charge`, `payment` or `refund`.
+    /// `charge`, `charge_reduction`, `payment`, `refund`, `payout` or
+    /// `adjustment`.
     pub kind: String,
-    /// The charge, payment or refund the line comes from.
-    pub reference_id: String,
-    /// What the member owes more (positive) or less (negative) after it.
+    /// The ledger transaction of the line.
+    pub transaction_id: String,
+    /// The charge the line belongs to; absent for a payout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    /// Positive when the member owes the household more after it.
     pub amount: MoneyBody,
     /// What the member owes after this line.
     pub balance: MoneyBody,
@@ -261,12 +265,16 @@ pub struct StatementLineBody {
 pub struct StatementResponse {
     pub household_id: String,
     pub user_id: String,
+    /// The ledger account the lines move: the member's receivable
+    /// (`participant_receivable:<id>`) or a primary payer's settlement
+    /// (`primary_payer_settlement:<id>`).
+    pub account: String,
     pub from: String,
     pub to: String,
     pub opening_balance: MoneyBody,
     pub lines: Vec<StatementLineBody>,
     pub closing_balance: MoneyBody,
-    /// `true` when the member owes nothing at the end of the period.
+    /// `true` when the closing balance is zero.
     pub settled: bool,
 }
 
@@ -296,9 +304,10 @@ pub struct ReconciliationResponse {
     pub generated_at: String,
     pub charges: u64,
     pub ledger_transactions: u64,
-    /// `true` when every ledger transaction balances and the trial balance
-    /// is zero in every currency.
-    pub ledger_balanced: bool,
+    /// `true` when no mismatch was found. Every stored transaction is
+    /// checked to balance as it loads, so an unbalanced one fails the
+    /// request instead.
+    pub clean: bool,
     pub mismatches: Vec<ReconciliationMismatchBody>,
 }
 

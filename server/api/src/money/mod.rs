@@ -15,6 +15,7 @@ mod ledger;
 mod monitoring;
 mod payment_methods;
 mod payments;
+mod statements;
 mod usage;
 
 pub use sharepay_domain::monitoring::MonitoringConfig;
@@ -76,6 +77,11 @@ pub fn routes() -> Router<AppState> {
             post(payments::refund_payment),
         )
         .route(
+            "/v1/households/{household_id}/statements",
+            get(statements::statements),
+        )
+        .route("/v1/admin/reconciliation", get(statements::reconciliation))
+        .route(
             "/v1/admin/monitoring-cases",
             get(cases::list_monitoring_cases),
         )
@@ -104,6 +110,8 @@ pub fn routes() -> Router<AppState> {
         payment_methods::delete_payment_method,
         payments::pay_charge,
         payments::refund_payment,
+        statements::statements,
+        statements::reconciliation,
         cases::list_monitoring_cases,
         cases::close_monitoring_case,
     ),
