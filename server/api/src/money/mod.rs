@@ -206,3 +206,41 @@ pub(crate) async fn audit_change(
 pub(crate) fn optional_rfc3339(time: Option<OffsetDateTime>) -> Result<Option<String>, ApiError> {
     time.map(rfc3339).transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monitoring_section_parses() {
+        let config: crate::ServerConfig = toml::from_str(
+            r#"
+            [monitoring]
+            thresholds = [{ minor = 100000, currency = "EUR" }]
+
+            [monitoring.velocity]
+            max_payments = 10
+            window_seconds = 3600
+            "#,
+        )
+        .expect("the documented example parses");
+
+        assert_eq!(config.monitoring.thresholds[0].minor(), 100_000);
+        assert_eq!(config.monitoring.velocity.max_payments, 10);
+        config.validate().expect("the example is valid");
+    }
+
+    #[test]
+    fn day_numbers_round_trip() {
+        let date = parse_date("period_start", "2026-10-01").expect("date");
+
+        assert_eq!(format_day(day_number(date)).expect("format"), "2026-10-01");
+    }
+
+    #[test]
+    fn bad_date_names_field() {
+        let error = parse_date("period_end", "31/10/2026").expect_err("not ISO");
+
+        assert_eq!(error.to_problem().errors[0].field, "period_end");
+    }
+}
