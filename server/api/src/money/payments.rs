@@ -205,7 +205,7 @@ impl PaymentJob {
             PaymentStart::Started => Ok(payment),
             PaymentStart::Resume(existing) if existing.status == "pending" => {
                 tracing::info!(payment_id = %existing.id, "continuing an interrupted payment");
-                Ok(existing)
+                Ok(*existing)
             }
             PaymentStart::Resume(_) | PaymentStart::ChargeNotOpen => Err(ApiError::Conflict {
                 detail: "this charge is already paid or was cancelled; reload your charges"

@@ -157,7 +157,7 @@ pub enum PaymentStart {
     Started,
     /// A pending payment under the same idempotency key exists (its request
     /// was interrupted); continue it.
-    Resume(PaymentRow),
+    Resume(Box<PaymentRow>),
     /// The charge is paid or cancelled.
     ChargeNotOpen,
     /// Another payment of the charge is pending under a different key.

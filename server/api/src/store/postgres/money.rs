@@ -546,7 +546,7 @@ impl MoneyStore for PostgresStore {
         )
         .await?;
         if let Some(existing) = same_key {
-            return Ok(PaymentStart::Resume(existing));
+            return Ok(PaymentStart::Resume(Box::new(existing)));
         }
         if status.as_deref() != Some("open") {
             return Ok(PaymentStart::ChargeNotOpen);

@@ -536,7 +536,7 @@ impl MoneyStore for SqlCipherStore {
                 .optional()
                 .map_err(db_error)?;
             if let Some(existing) = same_key {
-                return Ok(PaymentStart::Resume(existing));
+                return Ok(PaymentStart::Resume(Box::new(existing)));
             }
             let status: Option<String> = transaction
                 .query_row(
