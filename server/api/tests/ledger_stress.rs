@@ -1,8 +1,8 @@
-//! Ledger stress on both backends: 1,000 random operations through the
-//! API (new bills approved into charges, captured and declined payments,
-//! partial refunds, some of them over the limit), then every ledger
-//! transaction must balance and the postings must match the charges,
-//! payments and refunds in the tables.
+//! Ledger stress on both backends. 1,000 random operations run through the
+//! API: new bills approved into charges, captured and declined payments,
+//! and partial refunds, some of them over the limit. Afterwards every
+//! ledger transaction must balance, and the postings must match the
+//! charges, payments and refunds in the tables.
 
 #[macro_use]
 mod money_support;
@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::json;
 use sharepay_server::http_config::RateLimitRule;
-use sharepay_server::store::identity::ROLE_ADMIN;
 use sharepay_server::store::money::{ChargeScope, PaymentScope};
 use uuid::Uuid;
 
@@ -158,13 +157,7 @@ async fn random_operations(mut backend: TestBackend) {
     assert_eq!(counts.values().sum::<usize>(), OPERATIONS);
     check_ledger_matches_tables(&backend, &household.id).await;
 
-    let admin = api.sign_up("admin").await;
-    backend
-        .data
-        .identity
-        .grant_system_role(Uuid::parse_str(&admin.user_id).expect("uuid"), ROLE_ADMIN)
-        .await
-        .expect("grant admin");
+    let admin = billing_support::administrator(&api, &backend).await;
     let (status, report) = api
         .as_user(&admin, "GET", "/v1/admin/reconciliation", None)
         .await;
@@ -173,8 +166,8 @@ async fn random_operations(mut backend: TestBackend) {
     api.server.shutdown().await;
 }
 
-/// Every transaction balances, and per charge the ledger's charge,
-/// capture and refund postings equal the rows of the tables.
+/// Checks that every transaction balances, and that per charge the
+/// ledger's charge, capture and refund postings equal the table rows.
 async fn check_ledger_matches_tables(backend: &TestBackend, household: &str) {
     let household = Uuid::parse_str(household).expect("uuid");
     let store = &backend.data.store;

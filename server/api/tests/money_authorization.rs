@@ -11,7 +11,6 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sharepay_server::store::identity::ROLE_ADMIN;
 use uuid::Uuid;
 
 use billing_support::{APPROVED_VISA, billed_household, only_charge, save_card};
@@ -92,13 +91,7 @@ async fn money_endpoints_matrix(backend: TestBackend) {
     let api = Api::start(&backend).await;
     let own = billed_household(&api).await;
     let other = billed_household(&api).await;
-    let admin = api.sign_up("admin").await;
-    backend
-        .data
-        .identity
-        .grant_system_role(Uuid::parse_str(&admin.user_id).expect("uuid"), ROLE_ADMIN)
-        .await
-        .expect("grant admin");
+    let admin = billing_support::administrator(&api, &backend).await;
     let outsider = api.sign_up("outsider").await;
     let alice_card = save_card(&api, &own.alice, APPROVED_VISA).await;
     let callers = Callers {
@@ -246,8 +239,8 @@ async fn money_endpoints_matrix(backend: TestBackend) {
         )
         .await;
 
-    // Only the member who owes a charge pays it; the primary payer sees
-    // it (403), everyone else gets 404. The participant pays last.
+    // Only the member who owes a charge pays it. The primary payer can read
+    // it (403) and everyone else gets 404. The participant pays last.
     let charge = only_charge(&api, callers.get("participant")).await;
     let pay_path = format!(
         "/v1/charges/{}/payments",

@@ -1,9 +1,9 @@
-//! The money flow end to end over HTTPS on both storage backends: a bill
-//! split by consumption (one register rolls over), approval into charges,
-//! cards saved at the embedded vault, payments including a decline, a
-//! refund, balanced ledger postings, retries under one `Idempotency-Key`
-//! that charge once, and a scan that finds no card number in any table,
-//! log line or response.
+//! The money flow end to end over HTTPS on both storage backends. A bill
+//! is split by consumption while one register rolls over, approved into
+//! charges and paid with cards saved at the embedded vault, including a
+//! decline and a refund. The ledger must balance, retries under one
+//! `Idempotency-Key` must charge once, and no table, log line or response
+//! may contain a card number.
 
 #[macro_use]
 mod money_support;
@@ -16,7 +16,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sharepay_domain::money::{Currency, Money};
 use sharepay_server::store::AuditQuery;
-use sharepay_server::store::identity::ROLE_ADMIN;
 use sharepay_server::store::money::{ChargeScope, LedgerTransactionRow, PaymentScope};
 use uuid::Uuid;
 
@@ -62,8 +61,8 @@ async fn whole_money_flow(mut backend: TestBackend) {
     let household = billed_household(&api).await;
     let bill_path = format!("/v1/bills/{}", household.bill_id);
 
-    // Every member sees the proposed split with its explanation; the meter
-    // reader does not.
+    // Every member can read the proposed split with its explanation, but
+    // the meter reader cannot.
     let (status, split) = api
         .as_user(&household.alice, "GET", &format!("{bill_path}/split"), None)
         .await;
@@ -327,13 +326,7 @@ async fn whole_money_flow(mut backend: TestBackend) {
     );
 
     // The administrator reconciles the ledger and reviews monitoring cases.
-    let admin = api.sign_up("admin").await;
-    backend
-        .data
-        .identity
-        .grant_system_role(Uuid::parse_str(&admin.user_id).expect("uuid"), ROLE_ADMIN)
-        .await
-        .expect("grant admin");
+    let admin = billing_support::administrator(&api, &backend).await;
     let (status, report) = api
         .as_user(&admin, "GET", "/v1/admin/reconciliation", None)
         .await;
@@ -531,8 +524,8 @@ async fn timeout_retry_charges_once(backend: TestBackend) {
     let charge = only_charge(&api, &household.alice).await;
     let charge_id = charge["charge_id"].as_str().expect("id").to_owned();
 
-    // The processor answers after the vault's timeout, so the outcome is
-    // unknown; the payment stays pending and the charge open.
+    // The processor responds after the vault's timeout, so the outcome is
+    // unknown. The payment stays pending and the charge open.
     let (status, unknown, _) = pay(&api, &household.alice, &charge_id, &card, "slow-1").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{unknown}");
     assert_eq!(unknown["type"], "payment-outcome-unknown");

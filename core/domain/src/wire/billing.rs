@@ -280,7 +280,7 @@ fn parse_ids(field: &str, values: &[String], max: usize, errors: &mut FieldError
     ids
 }
 
-/// Where a bill is in its life.
+/// The state of a bill.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -370,7 +370,7 @@ pub struct BillDelegationResponse {
     pub granted_at: String,
 }
 
-/// Where a charge is in its life.
+/// The state of a charge.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,8 +2,8 @@
 //! payments of charges, refunds, statements, the reconciliation report and
 //! transaction monitoring cases.
 //!
-//! The API never sees a card number: a phone posts the card straight to the
-//! vault and registers only the vault's token with display data. Types that
+//! The API never receives a card number. A phone posts the card straight
+//! to the vault and registers only the vault's token with display data. Types that
 //! hold a token redact it in `Debug`.
 
 use std::fmt;
@@ -27,7 +27,7 @@ pub struct IntakeTokenResponse {
     /// `cit_...`; send it to the vault as `Authorization: Bearer`.
     pub intake_token: String,
     pub expires_at: String,
-    /// The vault's phone-facing URL, when the server knows it.
+    /// The vault's phone-facing URL, when the server is configured with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault_url: Option<String>,
 }
@@ -42,7 +42,7 @@ impl fmt::Debug for IntakeTokenResponse {
     }
 }
 
-/// Body of `POST /v1/payment-methods`: the vault's answer to a saved card.
+/// Body of `POST /v1/payment-methods`: the vault's response to a saved card.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,7 +148,7 @@ pub struct PayChargeRequest {
     pub payment_method_id: String,
 }
 
-/// Where a payment is in its life.
+/// The state of a payment.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -157,7 +157,7 @@ pub enum PaymentStatus {
     Pending,
     /// The vault captured the money.
     Succeeded,
-    /// The card was declined; `decline_reason` says why.
+    /// The card was declined, for the reason in `decline_reason`.
     Declined,
     /// The cardholder must authenticate with their bank first.
     RequiresAuthentication,
@@ -253,7 +253,7 @@ pub struct StatementLineBody {
     pub charge_id: Option<String>,
     /// Positive when the member owes the household more after it.
     pub amount: MoneyBody,
-    /// What the member owes after this line.
+    /// The member's balance after this line.
     pub balance: MoneyBody,
 }
 
@@ -355,7 +355,7 @@ pub struct MonitoringCaseListResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloseMonitoringCaseRequest {
-    /// What the reviewer found and decided.
+    /// The reviewer's finding and decision.
     pub resolution: String,
 }
 

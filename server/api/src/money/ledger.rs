@@ -1,6 +1,6 @@
-//! The bridge between the domain ledger and its rows: builds each posting
-//! with the domain's rules (`sharepay_domain::ledger`), converts it to rows
-//! for the store, and loads stored rows back through the domain's balanced
+//! Conversion between the domain ledger and its stored rows. Each posting
+//! is built with the domain's rules (`sharepay_domain::ledger`) and stored
+//! as rows. Stored rows load back through the domain's balanced
 //! constructor, so a corrupt stored transaction is an error, not a number.
 //!
 //! This module must never write a posting rule of its own.
@@ -34,6 +34,17 @@ pub(super) fn charge_facts(charge: &ChargeRow) -> Result<ChargeFacts, ApiError> 
     })
 }
 
+/// Folds a charge's postings out of its household's ledger.
+fn position_of(
+    charge: &ChargeRow,
+    history: &[LedgerTransaction],
+) -> Result<(ChargeFacts, ChargePosition), ApiError> {
+    let facts = charge_facts(charge)?;
+    let position = ChargePosition::from_history(&facts, history)
+        .map_err(|e| ledger_error("reading a charge's ledger position", e))?;
+    Ok((facts, position))
+}
+
 fn timestamp(time: OffsetDateTime) -> Timestamp {
     Timestamp(time.unix_timestamp())
 }
@@ -56,9 +67,7 @@ pub(super) fn charge_cancelled(
     history: &[LedgerTransaction],
     at: OffsetDateTime,
 ) -> Result<Vec<LedgerTransactionRow>, ApiError> {
-    let facts = charge_facts(charge)?;
-    let position = ChargePosition::from_history(&facts, history)
-        .map_err(|e| ledger_error("reading a charge's ledger position", e))?;
+    let (facts, position) = position_of(charge, history)?;
     let outstanding = position
         .outstanding()
         .map_err(|e| ledger_error("reading a charge's outstanding amount", e))?;
@@ -83,9 +92,7 @@ pub(super) fn payment_captured(
     history: &[LedgerTransaction],
     at: OffsetDateTime,
 ) -> Result<Vec<LedgerTransactionRow>, ApiError> {
-    let facts = charge_facts(charge)?;
-    let position = ChargePosition::from_history(&facts, history)
-        .map_err(|e| ledger_error("reading a charge's ledger position", e))?;
+    let (facts, position) = position_of(charge, history)?;
     let attempt = PaymentAttempt {
         payment: ResourceId(payment.id),
         amount: stored_money(payment.amount_minor, &payment.currency)?,
@@ -116,9 +123,7 @@ pub(super) fn refund(
     history: &[LedgerTransaction],
     at: OffsetDateTime,
 ) -> Result<Vec<LedgerTransactionRow>, ApiError> {
-    let facts = charge_facts(charge)?;
-    let position = ChargePosition::from_history(&facts, history)
-        .map_err(|e| ledger_error("reading a charge's ledger position", e))?;
+    let (facts, position) = position_of(charge, history)?;
     let request = RefundRequest {
         payment: ResourceId(payment_id),
         refund: ResourceId(refund_id),

@@ -1,9 +1,10 @@
 //! Payments of charges with a saved card, and refunds.
 //!
-//! A payment runs in steps, each durable before the next: claim the
-//! request's `Idempotency-Key`, store a pending payment, ask the vault to
-//! charge under a key derived from the payment id, then store the outcome,
-//! its ledger posting and the response in one transaction. A retry with the
+//! A payment runs in steps, each durable before the next. The handler
+//! claims the request's `Idempotency-Key` and stores a pending payment. It
+//! asks the vault to charge under a key derived from the payment id, then
+//! stores the outcome, its ledger posting and the response in one
+//! transaction. A retry with the
 //! same `Idempotency-Key` replays the stored response, or, when the first
 //! attempt never learnt the outcome, continues the same pending payment
 //! with the same vault key, so the card is charged once. The steps run in
@@ -36,7 +37,8 @@ use crate::store::money::{
 };
 use crate::store::readings::KeyRef;
 
-/// A payment of `charge`, owned by the member who owes it.
+/// Builds the resource of a payment or refund of `parent`, owned by the
+/// member who owes the charge.
 fn payment_resource(kind: ResourceKind, household: Uuid, owner: Uuid, parent: Uuid) -> Resource {
     let mut resource = in_household(kind, None, household);
     resource.owner = Some(UserId(owner));
@@ -128,7 +130,7 @@ struct PaymentJob {
     request_id: Option<String>,
 }
 
-/// The vault's answer, mapped to the payment's final state.
+/// The vault's response, mapped to the payment's final state.
 struct Decision {
     status: PaymentStatus,
     decline_reason: Option<String>,
@@ -211,6 +213,9 @@ impl PaymentJob {
                 detail: "this charge is already paid or was cancelled; reload your charges"
                     .to_owned(),
             }),
+            // NOTE: a payment left pending by a client that never retries
+            // its key blocks other payments of the charge; no job resolves
+            // such payments yet.
             PaymentStart::OtherPaymentPending => Err(ApiError::Conflict {
                 detail: "another payment of this charge is running; wait for it, then reload \
                          your charges"
@@ -299,15 +304,15 @@ impl PaymentJob {
     }
 }
 
-/// Where a payment failed: before its outcome was stored (the key is
-/// released for a retry) or after (the key holds the response).
+/// A payment error, by whether the outcome was stored. Before it, the key
+/// is released for a retry. After it, the key contains the response.
 enum Failure {
     BeforeOutcome(ApiError),
     AfterOutcome(ApiError),
 }
 
-/// Maps the vault's answer; `None` when it reached no decision and a retry
-/// with the same vault key may.
+/// Maps the vault's response. Returns `None` when the vault reached no
+/// decision, so a retry with the same vault key may still reach one.
 fn decide(answer: &ChargeResponse) -> Option<Decision> {
     let reason = answer
         .decline_reason
@@ -512,7 +517,7 @@ async fn store_refund(
     };
     let stored = idempotency::stored(StatusCode::CREATED, &body)?;
     // TODO: the vault has no refund call yet, so no money goes back to the
-    // card; the refund is recorded here and in the ledger only.
+    // card. The refund is recorded here and in the ledger only.
     let inserted = state
         .store
         .insert_refund(refund, postings, key, stored)

@@ -81,7 +81,7 @@ pub struct ChargeRow {
     pub created_at: OffsetDateTime,
 }
 
-/// Which charges to list.
+/// The filter of a charge listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChargeScope {
     User(Uuid),
@@ -142,7 +142,7 @@ pub struct PaymentRow {
     pub completed_at: Option<OffsetDateTime>,
 }
 
-/// Which payments to list.
+/// The filter of a payment listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PaymentScope {
     User(Uuid),
@@ -281,7 +281,7 @@ pub trait MoneyStore: Send + Sync {
         &self,
         user_id: Uuid,
     ) -> Result<Vec<PaymentMethodRow>, StoreError>;
-    /// Marks a payment method deleted and forgets its vault token. Returns
+    /// Marks a payment method deleted and clears its vault token. Returns
     /// `false` when it was already deleted.
     async fn delete_payment_method(&self, id: Uuid, at: OffsetDateTime)
     -> Result<bool, StoreError>;

@@ -1,7 +1,7 @@
-//! Helpers of the money tests: a household with a primary payer, two
-//! participants and a meter reader, two meters with readings (one of them
-//! rolling over), cards saved at the embedded vault's phone listener, and
-//! a log capture for scanning every log line.
+//! Helpers of the money tests. They build a household with a primary
+//! payer, two participants and a meter reader, and two meters with
+//! readings, one of them rolling over. They save cards at the embedded
+//! vault's phone listener and capture every log line for scans.
 
 #![allow(dead_code)]
 
@@ -9,12 +9,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use reqwest::StatusCode;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use sharepay_server::store::identity::ROLE_ADMIN;
+
 use crate::money_support::{Api, Caller};
+use crate::support::TestBackend;
 
 /// Test cards of the vault's sandbox processor.
 pub const APPROVED_VISA: &str = "4242424242424242";
@@ -34,7 +35,7 @@ pub struct Household {
     pub bob_meter: String,
 }
 
-/// Every log line the test binary's code emitted, for scans.
+/// Returns every log line the test binary's code emitted.
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&log_buffer().lock().expect("log buffer").clone()).into_owned()
 }
@@ -185,8 +186,8 @@ pub async fn billed_household(api: &Api) -> Household {
     }
 }
 
-/// A bill of `minor` EUR cents for October with a 20.00 standing charge,
-/// split by consumption among the payer (no meter), Alice and Bob.
+/// Returns a bill of `minor` EUR cents for October with a 20.00 standing
+/// charge, split by consumption among the payer (no meter), Alice and Bob.
 pub fn bill_body(
     payer: &Caller,
     alice: &Caller,
@@ -282,7 +283,7 @@ pub async fn save_card(api: &Api, caller: &Caller, number: &str) -> String {
     method["payment_method_id"].as_str().expect("id").to_owned()
 }
 
-/// An HTTPS client that trusts the embedded vault's CA.
+/// Builds an HTTPS client that trusts the embedded vault's CA.
 fn vault_client(api: &Api) -> reqwest::Client {
     let path = api
         .server
@@ -291,21 +292,19 @@ fn vault_client(api: &Api) -> reqwest::Client {
         .find_map(|line| line.strip_prefix("vault-ca-certificate: "))
         .expect("the embedded vault prints its CA");
     let pem = std::fs::read(path).expect("read the vault CA");
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in CertificateDer::pem_slice_iter(&pem) {
-        roots.add(certificate.expect("CA PEM")).expect("add CA");
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .expect("TLS 1.3")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("client")
+    crate::money_support::client_trusting(&pem)
+}
+
+/// Signs up a user and grants them the system administrator role.
+pub async fn administrator(api: &Api, backend: &TestBackend) -> Caller {
+    let admin = api.sign_up("admin").await;
+    backend
+        .data
+        .identity
+        .grant_system_role(Uuid::parse_str(&admin.user_id).expect("uuid"), ROLE_ADMIN)
+        .await
+        .expect("grant the admin role");
+    admin
 }
 
 /// Returns the id of `caller`'s only charge.

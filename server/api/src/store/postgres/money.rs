@@ -10,6 +10,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use super::readings::COMPLETE_KEY;
 use super::{PostgresStore, pg_error, unique_constraint, whole_seconds};
 use crate::store::StoreError;
 use crate::store::money::{
@@ -231,8 +232,7 @@ async fn complete_key(
 ) -> Result<(), StoreError> {
     client
         .execute(
-            "UPDATE idempotency_keys SET response_status = $3, response_body = $4, \
-             completed_at = $5 WHERE scope = $1 AND idempotency_key = $2",
+            COMPLETE_KEY,
             &[
                 &key.scope,
                 &key.key,

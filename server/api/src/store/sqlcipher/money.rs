@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::readings::complete_in;
 use super::{SqlCipherStore, db_error, from_unix_seconds, is_primary_key_violation, uuid_from_row};
 use crate::store::StoreError;
 use crate::store::money::{
@@ -231,28 +232,6 @@ fn insert_ledger(
     Ok(())
 }
 
-fn complete_key(
-    connection: &Connection,
-    key: &KeyRef,
-    response: &StoredResponse,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    connection
-        .execute(
-            "UPDATE idempotency_keys SET response_status = ?3, response_body = ?4, \
-             completed_at = ?5 WHERE scope = ?1 AND idempotency_key = ?2",
-            params![
-                key.scope,
-                key.key,
-                i64::from(response.status),
-                response.body,
-                now.unix_timestamp()
-            ],
-        )
-        .map_err(db_error)?;
-    Ok(())
-}
-
 #[async_trait]
 impl MoneyStore for SqlCipherStore {
     async fn insert_bill_version(&self, bill: BillRow) -> Result<(), StoreError> {
@@ -352,6 +331,7 @@ impl MoneyStore for SqlCipherStore {
             if updated != 1 {
                 return Ok(false);
             }
+
             transaction
                 .execute(
                     "UPDATE charges SET status = 'cancelled' \
@@ -538,6 +518,7 @@ impl MoneyStore for SqlCipherStore {
             if let Some(existing) = same_key {
                 return Ok(PaymentStart::Resume(Box::new(existing)));
             }
+
             let status: Option<String> = transaction
                 .query_row(
                     "SELECT status FROM charges WHERE id = ?1",
@@ -559,6 +540,7 @@ impl MoneyStore for SqlCipherStore {
             if pending > 0 {
                 return Ok(PaymentStart::OtherPaymentPending);
             }
+
             transaction
                 .execute(
                     &format!(
@@ -628,7 +610,7 @@ impl MoneyStore for SqlCipherStore {
                 }
                 insert_ledger(&transaction, &ledger)?;
             }
-            complete_key(&transaction, &key, &response, outcome.completed_at)?;
+            complete_in(&transaction, &key, &response, outcome.completed_at)?;
             transaction.commit().map_err(db_error)
         })
         .await
@@ -728,7 +710,7 @@ impl MoneyStore for SqlCipherStore {
                 )
                 .map_err(db_error)?;
             insert_ledger(&transaction, &ledger)?;
-            complete_key(&transaction, &key, &response, refund.created_at)?;
+            complete_in(&transaction, &key, &response, refund.created_at)?;
             transaction.commit().map_err(db_error)?;
             Ok(RefundInsert::Stored)
         })
