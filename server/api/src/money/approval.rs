@@ -2,9 +2,9 @@
 //! and the charges an approval creates.
 //!
 //! Approval freezes the split computed from the readings stored at that
-//! moment and, in one store transaction, creates one charge per member who
-//! owes a non-zero share, except the primary payer who recorded the bill
-//! (they already paid the provider), with the ledger postings of each.
+//! moment. In one store transaction it creates one charge, with its ledger
+//! posting, per member who owes a non-zero share. The primary payer who
+//! recorded the bill gets none, because they already paid the provider.
 
 use axum::Json;
 use axum::extract::State;

@@ -1,5 +1,5 @@
-//! Bills: a primary payer records one with its period, provider, standing
-//! charge, covered meters and split mode; every member can see it and its
+//! Bills. A primary payer records one with its period, provider, standing
+//! charge, covered meters and split mode. Every member can read it and its
 //! proposed split with the explanation. Changing a bill stores a new
 //! version, which needs approval again.
 
@@ -26,7 +26,7 @@ use crate::households::{now, request_id, rfc3339};
 use crate::store::StoreError;
 use crate::store::money::{BillRow, ChargeScope};
 
-/// Longest billing period, in days.
+/// Maximum length of a billing period, in days.
 const MAX_PERIOD_DAYS: i64 = 366;
 
 /// A bill request checked against the household, with its computed split.
@@ -215,8 +215,8 @@ pub(super) fn bill_response(bill: &BillRow) -> Result<BillResponse, ApiError> {
     })
 }
 
-/// Loads a bill and authorizes `action` on it; another household's bill
-/// answers 404.
+/// Loads a bill and authorizes `action` on it. A bill of another
+/// household returns 404.
 pub(super) async fn authorized_bill(
     state: &AppState,
     access: &Access,
@@ -371,7 +371,7 @@ pub async fn update_bill(
         .await
         .map_err(|e| ApiError::internal("listing a bill's charges", e))?;
     // NOTE: a payment that starts after this check and before the new
-    // version is approved is still taken; approval then leaves that paid
+    // version is approved is still taken. Approval then leaves that paid
     // charge in place and cancels only the open ones.
     if charges.iter().any(|charge| charge.status == "paid") {
         return Err(ApiError::Conflict {

@@ -1,4 +1,4 @@
-//! Saved cards. The phone asks for a single-use intake token, posts the
+//! Saved cards. The phone requests a single-use intake token, posts the
 //! card with it straight to the vault, and registers the vault's `tok_`
 //! token here with the display data the vault returned. The API never
 //! receives a card number, and deleting a saved card deletes it at the
@@ -120,8 +120,8 @@ pub async fn register_payment_method(
     request
         .validate(today.year().clamp(0, 9999) as u16, u8::from(today.month()))
         .map_err(ApiError::invalid_fields)?;
-    // NOTE: the token is not checked with the vault here; a token that is
-    // not the caller's card fails at the first payment, because the vault
+    // NOTE: the token is not checked with the vault here. A token of
+    // another user's card fails at the first payment, because the vault
     // charges a token only for the user who saved it.
     let method = PaymentMethodRow {
         id: Uuid::now_v7(),
@@ -247,8 +247,8 @@ pub async fn delete_payment_method(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Maps a failed vault call to an internal error; the cause goes to the
-/// log and never holds card data.
+/// Maps a failed vault call to an internal error. The cause goes to the
+/// log and never contains card data.
 pub(super) fn vault_unavailable(error: ServiceError) -> ApiError {
     ApiError::internal("calling the vault", error)
 }
