@@ -136,6 +136,7 @@ impl SharePayClient {
         let request = RegisterRequest {
             email: email.to_owned(),
             password: password.expose_secret().to_owned(),
+            device_fingerprint: self.device_fingerprint()?,
         };
         let response = self.api.register(&request).await?;
         self.report_pin_failures();

@@ -7,11 +7,13 @@
 pub mod auth;
 pub mod billing;
 pub mod households;
+pub mod mfa;
 pub mod money;
 pub mod payments;
 pub mod reading_review;
 pub mod readings;
 pub mod security;
+pub mod service;
 pub mod split;
 pub mod validation;
 
@@ -28,6 +30,11 @@ pub struct RegisterRequest {
     pub email: String,
     #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 128))]
     pub password: String,
+    /// Device fingerprint computed by the phone core; the device becomes a
+    /// known device of the new account, so its first login needs no MFA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    pub device_fingerprint: Option<String>,
 }
 
 impl fmt::Debug for RegisterRequest {
@@ -35,6 +42,7 @@ impl fmt::Debug for RegisterRequest {
         f.debug_struct("RegisterRequest")
             .field("email", &"[redacted]")
             .field("password", &"[redacted]")
+            .field("device_fingerprint", &self.device_fingerprint)
             .finish()
     }
 }
@@ -105,6 +113,9 @@ pub struct MeResponse {
     pub email: String,
     /// RFC 3339 UTC.
     pub created_at: String,
+    /// Whether the user confirmed the address with the emailed code.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// Response of `GET /v1/health`.

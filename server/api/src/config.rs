@@ -38,6 +38,11 @@ const ENV_KEYS: &[&str] = &[
     "operator_secret_file",
     "http",
     "vault",
+    "identity",
+    "webauthn",
+    "security",
+    "notifications",
+    "mfa",
 ];
 const MAX_POOL_SIZE: usize = 1024;
 
@@ -65,6 +70,14 @@ pub struct ServerConfig {
     pub vault: VaultSettings,
     /// Sessions, refresh tokens and signing key rotation.
     pub identity: crate::identity::IdentityConfig,
+    /// The WebAuthn relying party and the origins it accepts.
+    pub webauthn: crate::identity::webauthn::WebauthnConfig,
+    /// Suspicious-activity rules, alerts, account locks and service tokens.
+    pub security: crate::security::SecurityConfig,
+    /// Adapters and retries of outgoing email and SMS.
+    pub notifications: crate::notify::NotificationsConfig,
+    /// Lifetimes of one-time codes, MFA challenges and step-up checks.
+    pub mfa: crate::identity::mfa_config::MfaConfig,
     /// Transaction monitoring rules that run after every payment.
     pub monitoring: crate::money::MonitoringConfig,
 }
@@ -81,6 +94,10 @@ impl Default for ServerConfig {
             http: HttpConfig::default(),
             vault: VaultSettings::default(),
             identity: crate::identity::IdentityConfig::default(),
+            webauthn: crate::identity::webauthn::WebauthnConfig::default(),
+            security: crate::security::SecurityConfig::default(),
+            notifications: crate::notify::NotificationsConfig::default(),
+            mfa: crate::identity::mfa_config::MfaConfig::default(),
             monitoring: crate::money::MonitoringConfig::default(),
         }
     }
@@ -241,6 +258,18 @@ impl ServerConfig {
         self.identity
             .validate()
             .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.webauthn
+            .validate(self.listen)
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.security
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.notifications
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.mfa
+            .validate()
+            .map_err(|(key, message)| ConfigError::invalid(key, message))?;
         self.monitoring
             .validate()
             .map_err(|e| ConfigError::invalid("monitoring", e.to_string()))?;
@@ -268,6 +297,10 @@ impl ServerConfig {
             "http": format!("{:?}", self.http),
             "vault": self.vault.redacted(),
             "identity": format!("{:?}", self.identity),
+            "webauthn": format!("{:?}", self.webauthn),
+            "security": self.security.redacted(),
+            "notifications": format!("{:?}", self.notifications),
+            "mfa": format!("{:?}", self.mfa),
             "monitoring": format!("{:?}", self.monitoring),
         })
     }

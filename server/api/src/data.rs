@@ -15,7 +15,9 @@ use crate::error::StartupError;
 use crate::keys::{KeyProvider, KeyPurpose, LocalKeyring, resolve_operator_secret};
 use crate::store::Store;
 use crate::store::identity::IdentityStore;
+use crate::store::mfa::MfaStore;
 use crate::store::postgres::PostgresStore;
+use crate::store::security::SecurityStore;
 use crate::store::sqlcipher::SqlCipherStore;
 use crate::store::users::UserDirectory;
 
@@ -44,6 +46,12 @@ pub struct DataLayer {
     pub store: Arc<dyn Store>,
     /// The same backend as `store`, for sessions, refresh tokens and roles.
     pub identity: Arc<dyn IdentityStore>,
+    /// The same backend as `store`, for security events and service
+    /// credentials.
+    pub security: Arc<dyn SecurityStore>,
+    /// The same backend as `store`, for second factors, devices and the
+    /// notification outbox.
+    pub mfa: Arc<dyn MfaStore>,
     pub users: Arc<UserDirectory>,
     pub audit: Arc<Audit>,
     /// The exclusive lock on the data directory, taken when the server
@@ -92,7 +100,12 @@ impl DataLayer {
             check_embedded_files_agree(&data_dir)?;
         }
         let keys = open_keyring(config, &data_dir, mode)?;
-        let (store, identity) = open_store(config, &data_dir, keys.as_ref(), mode).await?;
+        let Backend {
+            store,
+            identity,
+            security,
+            mfa,
+        } = open_store(config, &data_dir, keys.as_ref(), mode).await?;
         Ok(Self {
             users: Arc::new(UserDirectory::new(Arc::clone(&store), Arc::clone(&keys))),
             audit: Arc::new(
@@ -104,6 +117,8 @@ impl DataLayer {
             store,
             identity,
             lock,
+            security,
+            mfa,
         })
     }
 }
@@ -181,12 +196,34 @@ fn open_keyring(
     Ok(Arc::new(keyring))
 }
 
+/// One opened backend, seen through each of its store traits.
+struct Backend {
+    store: Arc<dyn Store>,
+    identity: Arc<dyn IdentityStore>,
+    security: Arc<dyn SecurityStore>,
+    mfa: Arc<dyn MfaStore>,
+}
+
+impl Backend {
+    fn of<T>(backend: Arc<T>) -> Self
+    where
+        T: Store + IdentityStore + SecurityStore + MfaStore + 'static,
+    {
+        Self {
+            store: Arc::clone(&backend) as Arc<dyn Store>,
+            identity: Arc::clone(&backend) as Arc<dyn IdentityStore>,
+            security: Arc::clone(&backend) as Arc<dyn SecurityStore>,
+            mfa: backend,
+        }
+    }
+}
+
 async fn open_store(
     config: &ServerConfig,
     data_dir: &Path,
     keys: &dyn KeyProvider,
     mode: OpenMode,
-) -> Result<(Arc<dyn Store>, Arc<dyn IdentityStore>), StartupError> {
+) -> Result<Backend, StartupError> {
     let store_error = |e: crate::store::StoreError| StartupError::Store(e.to_string());
     match &config.database_url {
         Some(url) => {
@@ -194,8 +231,7 @@ async fn open_store(
                 .await
                 .map_err(store_error)?;
             tracing::info!(database = %url.redacted(), "opened the PostgreSQL store");
-            let store = Arc::new(store);
-            Ok((Arc::clone(&store) as Arc<dyn Store>, store))
+            Ok(Backend::of(Arc::new(store)))
         }
         None => {
             let path = data_dir.join(DATABASE_FILE);
@@ -213,8 +249,7 @@ async fn open_store(
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| StartupError::io("restrict the database file", &path, e))?;
             tracing::info!(path = %path.display(), "opened the SQLCipher store");
-            let store = Arc::new(store);
-            Ok((Arc::clone(&store) as Arc<dyn Store>, store))
+            Ok(Backend::of(Arc::new(store)))
         }
     }
 }

@@ -60,6 +60,14 @@ pub enum ApiError {
     Forbidden { detail: String },
     #[error("conflict")]
     Conflict { detail: String },
+    /// A high-severity security event locked the account until an
+    /// administrator unlocks it.
+    #[error("account locked")]
+    AccountLocked,
+    /// The change needs an MFA check from the last few minutes; `methods`
+    /// are the ones the user can pass.
+    #[error("step-up required")]
+    StepUpRequired { methods: Vec<String> },
     #[error("not found")]
     NotFound,
     /// The `Idempotency-Key` was used before with a different request.
@@ -150,6 +158,12 @@ impl ApiError {
             Self::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Self::AccountLocked => (StatusCode::FORBIDDEN, "account-locked", "Account locked"),
+            Self::StepUpRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                "step-up-required",
+                "Step-up required",
+            ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::IdempotencyKeyInProgress => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -217,6 +231,14 @@ impl ApiError {
                 which never charges twice"
                 .to_owned(),
             Self::NotFound => "no such resource".to_owned(),
+            Self::AccountLocked => "this account is locked pending a security review after \
+                suspicious activity; contact an administrator to unlock it"
+                .to_owned(),
+            Self::StepUpRequired { methods } => format!(
+                "this change needs a recent MFA check; pass one at POST /v1/me/step-up/verify \
+                 with one of these methods: {}",
+                methods.join(", ")
+            ),
             Self::IdempotencyKeyInProgress => {
                 "a request with this Idempotency-Key is still running; retry in a few seconds"
                     .to_owned()
@@ -310,6 +332,11 @@ pub fn problem_response(problem: Problem) -> Response {
 /// Media type of every error body (RFC 9457).
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// Marks an error response whose body a standard fixes (such as an OAuth2
+/// error), so [`with_request_id`] leaves it as it is.
+#[derive(Clone, Copy, Debug)]
+pub struct StandardErrorBody;
+
 /// Makes an error response carry `request_id` in its problem body.
 ///
 /// A response built by [`problem_response`] gets the id written into its
@@ -320,6 +347,9 @@ pub fn with_request_id(response: Response, request_id: &str) -> Response {
     let (mut parts, body) = response.into_parts();
     let problem = match parts.extensions.remove::<Problem>() {
         Some(problem) => problem,
+        None if parts.extensions.get::<StandardErrorBody>().is_some() => {
+            return Response::from_parts(parts, body);
+        }
         None if parts.status.is_client_error() || parts.status.is_server_error() => {
             ApiError::from_status(parts.status).to_problem()
         }

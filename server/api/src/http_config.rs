@@ -311,7 +311,23 @@ impl HttpConfig {
                     per_account: None,
                 },
             ),
+            // A phone sends a batch when it reconnects, not per request.
+            (
+                crate::security::pin_failures::PIN_FAILURES_ROUTE.to_owned(),
+                RateLimitRule {
+                    per_address: Some(Rate::per_minute(10)),
+                    per_account: None,
+                },
+            ),
+            (
+                crate::service::oauth::OAUTH_TOKEN_ROUTE.to_owned(),
+                RateLimitRule {
+                    per_address: Some(Rate::per_minute(30)),
+                    per_account: None,
+                },
+            ),
         ]);
+        rules.extend(crate::identity::mfa::code_route_budgets());
         rules.extend(self.rate_limits.clone());
         rules
     }

@@ -20,11 +20,14 @@ pub mod identity;
 pub mod keys;
 pub mod middleware;
 pub mod money;
+pub mod notify;
 pub mod observability;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
+pub mod security;
 pub mod serve;
+pub mod service;
 pub mod store;
 pub mod tls;
 pub mod validate;
@@ -71,10 +74,16 @@ pub struct AppState {
     pub passwords: Arc<PasswordHashing>,
     pub tokens: Arc<TokenSigner>,
     pub limits: Arc<RateLimits>,
+    /// Security events, their rules and alerts, and service credentials.
+    pub security: Arc<security::SecurityService>,
     /// The card vault, embedded or remote.
     pub vault: VaultClient,
     /// The vault's phone-facing URL, which phones use to save cards.
     pub vault_phone_url: Option<String>,
+    /// The WebAuthn relying party, from `[webauthn]`.
+    pub webauthn: Arc<webauthn_rs::prelude::Webauthn>,
+    /// Second factors, devices and the notification outbox.
+    pub mfa: Arc<identity::factors::MfaContext>,
 }
 
 /// A started server.
@@ -152,7 +161,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         .unwrap_or_default();
     let rotation = config.identity.rotation_period();
     let keys = Arc::clone(&data.keys);
+    let notifications = config.notifications.clone();
+    let transports = notify::delivery::Transports::from_config(&notifications, &data_dir)
+        .map_err(|e| StartupError::Config(e.to_string()))?;
     let state = build_state(config, data, limits, &vault)?;
+    let mfa = Arc::clone(&state.mfa);
     let signer = Arc::clone(&state.tokens);
     record_start(&state.audit, &config_sha256, &data_dir).await?;
     let router = router(state, &http);
@@ -188,6 +201,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
             shutdown_receiver.clone(),
         ));
     }
+    tokio::spawn(notify::delivery::run(
+        Arc::clone(&mfa.store),
+        Arc::clone(&mfa.outbox),
+        transports,
+        notifications,
+        shutdown_receiver.clone(),
+    ));
     let task = tokio::spawn(serve::serve_tls(
         listener,
         identity.server_config,
@@ -260,8 +280,14 @@ fn build_state(
 
     let tokens =
         TokenSigner::from_provider(keys).map_err(|e| StartupError::Config(e.to_string()))?;
+    let webauthn = identity::webauthn::relying_party(&config.webauthn, config.listen)
+        .map_err(StartupError::Config)?;
+    let security = security::SecurityService::start(&config.security, Arc::clone(&data.security))
+        .map_err(StartupError::Config)?;
 
+    let mfa = identity::factors::MfaContext::new(Arc::clone(&data.mfa), Arc::clone(&data.keys));
     Ok(AppState {
+        mfa: Arc::new(mfa),
         config: Arc::new(config),
         store: data.store,
         identity: data.identity,
@@ -270,8 +296,10 @@ fn build_state(
         passwords: Arc::new(passwords),
         tokens: Arc::new(tokens),
         limits,
+        security: Arc::new(security),
         vault: vault.client.clone(),
         vault_phone_url: vault.phone_url.clone(),
+        webauthn: Arc::new(webauthn),
     })
 }
 
@@ -329,6 +357,9 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
         .merge(households::routes())
         .merge(money::routes())
         .merge(identity::routes())
+        .merge(identity::webauthn::routes())
+        .merge(security::routes())
+        .merge(service::routes())
         .fallback(|| async { error::ApiError::NotFound })
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))

@@ -11,11 +11,13 @@ use std::sync::OnceLock;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sharepay_domain::wire::{FieldError, Problem};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::identity::{admin, passwords, sessions};
+use crate::identity::{admin, contact, devices, mfa, passwords, sessions, step_up, totp};
 use crate::routes;
+use crate::security::{admin as security_admin, pin_failures};
+use crate::service::{admin as service_admin, endpoints as service_endpoints, oauth};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,16 @@ use crate::routes;
         routes::health, routes::register, routes::login, routes::me, openapi_json,
         sessions::refresh, sessions::list, sessions::revoke, sessions::revoke_others,
         sessions::jwks, admin::force_logout, passwords::change_password,
+        pin_failures::report, security_admin::list_events, security_admin::unlock,
+        service_admin::create_api_key, service_admin::list_api_keys, service_admin::revoke_api_key,
+        service_admin::create_oauth_client, service_admin::list_oauth_clients,
+        service_admin::revoke_oauth_client, oauth::token, service_endpoints::audit,
+        service_endpoints::security_events,
+        mfa::challenge, mfa::verify, contact::change_email, contact::verify_email,
+        contact::resend_verification, contact::add_phone, contact::verify_phone,
+        totp::status, totp::enroll, totp::confirm, totp::disable,
+        totp::regenerate_recovery_codes, step_up::challenge, step_up::verify,
+        devices::list, devices::revoke,
     ),
     components(schemas(Problem, FieldError)),
     modifiers(&BearerAuth),
@@ -34,13 +46,17 @@ use crate::routes;
         (name = "meta", description = "Health and the API description."),
         (name = "auth", description = "Registration and login."),
         (name = "account", description = "The signed-in user's own data."),
+        (name = "mfa", description = "Second factors and step-up checks."),
         (name = "admin", description = "Operations for system administrators."),
         (name = "households", description = "Households, invitations, members, meters and meter readers."),
+        (name = "security", description = "Security reports from phones."),
+        (name = "service", description = "Service access by API key or OAuth2 client-credentials token."),
     )
 )]
 pub struct ApiDoc;
 
-/// Adds the bearer-token security scheme that authenticated routes name.
+/// Adds the bearer-token and API key security schemes that authenticated
+/// routes name.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -49,6 +65,14 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".to_owned());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        // `Authorization: ApiKey spk_<prefix>_<secret>`.
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`ApiKey spk_<prefix>_<secret>`, created by an administrator",
+            ))),
+        );
     }
 }
 
@@ -58,6 +82,7 @@ pub fn document_json() -> &'static str {
     DOCUMENT.get_or_init(|| {
         let mut document = ApiDoc::openapi();
         document.merge(<crate::households::HouseholdsApi as OpenApi>::openapi());
+        document.merge(<crate::identity::webauthn::WebauthnApi as OpenApi>::openapi());
         document.merge(<crate::money::MoneyApi as OpenApi>::openapi());
         document.to_pretty_json().unwrap_or_else(|e| {
             format!("{{\"error\":\"serializing the OpenAPI document failed: {e}\"}}")

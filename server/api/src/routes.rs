@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use sharepay_domain::wire::mfa::LoginResponse;
 use sharepay_domain::wire::{
     HealthResponse, LoginRequest, MeResponse, Problem, RegisterRequest, RegisterResponse,
-    TokenResponse,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -55,10 +55,12 @@ pub async fn health() -> Json<HealthResponse> {
 pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
+    client: crate::identity::client::ClientInfo,
     StrictJson(request): StrictJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
     let email = validate::email(&request.email)?;
     let password = validate::new_password(&request.password, &email)?;
+    validate::device_fingerprint(request.device_fingerprint.as_deref())?;
 
     let password_hash = state.passwords.hash(password).await?;
     let user = UserRecord {
@@ -101,6 +103,10 @@ pub async fn register(
         Err(e) => return Err(ApiError::internal("storing a new user", e)),
     }
     crate::identity::passwords::record_pepper_version(&state, user_id, password_hash).await?;
+    if let Some(fingerprint) = &request.device_fingerprint {
+        crate::identity::devices::remember(&state, user_id, fingerprint, client.user_agent).await?;
+    }
+    crate::identity::contact::send_email_verification(&state, user_id, &email).await?;
 
     tracing::info!(%user_id, "registered a user");
     Ok((
@@ -117,7 +123,7 @@ pub async fn register(
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Access and refresh tokens.", body = TokenResponse),
+        (status = 200, description = "Access and refresh tokens, or an MFA challenge (`mfa_required`) when the account has a second factor or the device is not known.", body = LoginResponse),
         (status = 400, description = "A field is invalid; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The email or password is wrong.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
@@ -129,7 +135,7 @@ pub async fn login(
     headers: HeaderMap,
     client: crate::identity::client::ClientInfo,
     StrictJson(request): StrictJson<LoginRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
+) -> Result<Json<LoginResponse>, ApiError> {
     let email = validate::email(&request.email)?;
     let password = validate::login_password(&request.password)?;
     validate::device_fingerprint(request.device_fingerprint.as_deref())?;
@@ -139,17 +145,17 @@ pub async fn login(
 
     let keys = ThrottleKeys::new(&state, &email, client.ip_address.as_deref())?;
     let user = login::check_password(&state, &email, password, &keys, request_id).await?;
+    crate::security::ensure_not_locked(&state, user.id, "auth.login", request_id).await?;
 
-    let tokens = crate::identity::sessions::open_session(
+    let response = crate::identity::mfa::begin_login(
         &state,
-        user.id,
+        &user,
         request.device_fingerprint,
         client,
-        vec!["pwd".to_owned()],
         request_id,
     )
     .await?;
-    Ok(Json(tokens))
+    Ok(Json(response))
 }
 
 #[utoipa::path(
@@ -177,10 +183,12 @@ pub async fn me(
         .created_at
         .format(&Rfc3339)
         .map_err(|e| ApiError::internal("formatting a timestamp", e))?;
+    let mfa = state.mfa.state(user.id).await?;
     Ok(Json(MeResponse {
         user_id: user.id.to_string(),
         email: user.email,
         created_at,
+        email_verified: mfa.email_verified_at.is_some(),
     }))
 }
 

@@ -63,6 +63,7 @@ async fn password_history_rejects_last_five() {
     live.register(email).await;
     let tokens = live.login(email, "device-1").await;
     let access = text(&tokens, "access_token").to_owned();
+    live.step_up(email, &access).await;
 
     let mut current = GOOD_PASSWORD;
     for next in &PASSWORDS[..5] {
@@ -98,6 +99,7 @@ async fn password_change_ends_other_sessions() {
     live.register(email).await;
     let phone = live.login(email, "phone").await;
     let laptop = live.login(email, "laptop").await;
+    live.step_up(email, text(&phone, "access_token")).await;
 
     let (status, _) = change_password(
         &live,

@@ -43,6 +43,21 @@ macro_rules! backend_suite {
                 stale_password_change_is_rejected,
                 parallel_login_failures_all_count,
                 login_lock_and_window,
+                webauthn_credentials_round_trip,
+                webauthn_ceremony_taken_once,
+                webauthn_ceremony_expiry_and_limit,
+                security_events_filter_and_page,
+                account_lock_and_unlock,
+                payment_change_after_new_device,
+                service_credentials_round_trip,
+                parallel_code_attempts_all_count,
+                parallel_code_use_accepts_once,
+                code_expires_and_new_code_resets,
+                mfa_state_and_totp_steps,
+                recovery_codes_work_once,
+                challenge_completes_once,
+                device_revoke_ends_its_sessions,
+                outbox_claims_lease_messages,
             );
         }
     };

@@ -38,10 +38,16 @@ impl FromRequestParts<AppState> for AuthenticatedUser {
                 unauthorized("the Authorization header must be `Bearer <access token>`")
             })?;
 
-        let claims = state.tokens.verify(token).map_err(|e| {
-            tracing::info!(reason = %e, "rejected an access token");
-            unauthorized("the access token is invalid or expired; log in again or refresh")
-        })?;
+        let claims = match state.tokens.verify(token) {
+            Ok(claims) => claims,
+            Err(e) => {
+                tracing::info!(reason = %e, "rejected an access token");
+                crate::security::rules::note_refused_token(state, parts, token, None).await?;
+                return Err(unauthorized(
+                    "the access token is invalid or expired; log in again or refresh",
+                ));
+            }
+        };
         let user_id = Uuid::parse_str(&claims.sub)
             .map_err(|_| unauthorized("the access token is invalid"))?;
         let session_id = Uuid::parse_str(&claims.sid)
@@ -54,7 +60,11 @@ impl FromRequestParts<AppState> for AuthenticatedUser {
             .map_err(|e| ApiError::internal("loading a session", e))?;
         match session {
             Some(session) if session.user_id == user_id => {}
-            _ => return Err(unauthorized("the session has ended; log in again")),
+            _ => {
+                crate::security::rules::note_refused_token(state, parts, token, Some(user_id))
+                    .await?;
+                return Err(unauthorized("the session has ended; log in again"));
+            }
         }
 
         let route = crate::rate_limit::route_key(parts);

@@ -1,4 +1,6 @@
-//! Access tokens (EdDSA JWTs, 15 minutes) and opaque refresh tokens.
+//! Access tokens (EdDSA JWTs, 15 minutes) and opaque refresh tokens, and
+//! the OAuth2 client-credentials tokens of services, which are signed by
+//! the same keys for another audience.
 //!
 //! Verification accepts only EdDSA and checks `kid`, `iss`, `aud`, `exp` and
 //! `nbf`. Signing keys rotate through the key provider; a retired key stays
@@ -24,6 +26,10 @@ use crate::keys::{DataKey, KeyProvider, KeyPurpose};
 pub const ACCESS_TOKEN_SECONDS: u64 = 15 * 60;
 pub const ISSUER: &str = "sharepay";
 pub const AUDIENCE: &str = "sharepay-api";
+/// Audience of OAuth2 client-credentials tokens. User endpoints verify
+/// [`AUDIENCE`], so they reject these tokens, and service endpoints reject
+/// user tokens.
+pub const SERVICE_AUDIENCE: &str = "sharepay-service";
 
 /// Claims of an access token. Every field is required when verifying.
 #[derive(Debug, Serialize, Deserialize)]
@@ -36,6 +42,23 @@ pub struct AccessClaims {
     /// Authentication methods of the session (RFC 8176 values: `pwd`, `otp`,
     /// `hwk`, ...).
     pub amr: Vec<String>,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+/// Claims of an OAuth2 client-credentials access token (RFC 9068 names).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ServiceClaims {
+    /// The OAuth2 `client_id`.
+    pub sub: String,
+    pub client_id: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// Unique token id.
+    pub jti: String,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -212,17 +235,61 @@ impl TokenSigner {
             nbf: now,
             exp: now + ACCESS_TOKEN_SECONDS as i64,
         };
+        self.sign(&claims)
+    }
+
+    /// Signs an OAuth2 client-credentials token for `client_id` with
+    /// `scopes`, valid for `lifetime_secs`.
+    pub fn issue_service(
+        &self,
+        client_id: &str,
+        scopes: &[String],
+        lifetime_secs: u64,
+    ) -> Result<SecretString, ApiError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = ServiceClaims {
+            sub: client_id.to_owned(),
+            client_id: client_id.to_owned(),
+            scope: scopes.join(" "),
+            jti: Uuid::now_v7().to_string(),
+            iss: ISSUER.to_owned(),
+            aud: SERVICE_AUDIENCE.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + lifetime_secs as i64,
+        };
+        self.sign(&claims)
+    }
+
+    fn sign<T: Serialize>(&self, claims: &T) -> Result<SecretString, ApiError> {
         let set = self.read();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(set.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &set.encoding_key)
+        jsonwebtoken::encode(&header, claims, &set.encoding_key)
             .map(SecretString::from)
             .map_err(|e| ApiError::internal("signing an access token", e))
     }
 
-    /// Verifies the key named by `kid`, the algorithm (EdDSA only), issuer,
-    /// audience and validity window.
+    /// Verifies a user access token: the key named by `kid`, the algorithm
+    /// (EdDSA only), issuer, audience [`AUDIENCE`] and validity window.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, jsonwebtoken::errors::Error> {
+        self.verify_for(token, AUDIENCE)
+    }
+
+    /// Verifies a service token like [`TokenSigner::verify`], but for the
+    /// audience [`SERVICE_AUDIENCE`].
+    pub fn verify_service(
+        &self,
+        token: &str,
+    ) -> Result<ServiceClaims, jsonwebtoken::errors::Error> {
+        self.verify_for(token, SERVICE_AUDIENCE)
+    }
+
+    fn verify_for<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<T, jsonwebtoken::errors::Error> {
         use jsonwebtoken::errors::ErrorKind;
 
         let header = jsonwebtoken::decode_header(token)?;
@@ -232,7 +299,7 @@ impl TokenSigner {
         let kid = header.kid.ok_or(ErrorKind::InvalidToken)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
@@ -244,8 +311,7 @@ impl TokenSigner {
             .iter()
             .find(|key| key.kid == kid && is_published(key, now))
             .ok_or(ErrorKind::InvalidKeyFormat)?;
-        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding_key, &validation)
-            .map(|data| data.claims)
+        jsonwebtoken::decode::<T>(token, &key.decoding_key, &validation).map(|data| data.claims)
     }
 }
 
@@ -362,6 +428,23 @@ mod tests {
             .expect("issue");
 
         assert!(signer().verify(token.expose_secret()).is_err());
+    }
+
+    #[test]
+    fn audiences_keep_user_and_service_tokens_apart() {
+        let signer = signer();
+        let user = signer.issue(Uuid::now_v7(), Uuid::now_v7()).expect("issue");
+        let service = signer
+            .issue_service("spc_0011", &["audit:read".to_owned()], 600)
+            .expect("issue service");
+
+        let claims = signer
+            .verify_service(service.expose_secret())
+            .expect("service token verifies as one");
+        assert_eq!(claims.client_id, "spc_0011");
+        assert_eq!(claims.scope, "audit:read");
+        assert!(signer.verify(service.expose_secret()).is_err());
+        assert!(signer.verify_service(user.expose_secret()).is_err());
     }
 
     #[test]

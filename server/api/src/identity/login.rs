@@ -153,6 +153,8 @@ pub async fn check_password(
             .reason(reason)
             .request_id(request_id);
             record(state, event).await?;
+            let user_id = user.as_ref().map(|user| user.id);
+            crate::security::rules::note_login_failure(state, user_id, keys, request_id).await?;
             tracing::info!("rejected a login");
             return Err(ApiError::Unauthorized {
                 detail: "the email or password is wrong".to_owned(),

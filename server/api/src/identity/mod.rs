@@ -1,6 +1,7 @@
 //! Identity beyond the password check: sessions and their refresh tokens,
-//! the published JWT keys and their rotation, and administration of
-//! sessions.
+//! the published JWT keys and their rotation, administration of sessions,
+//! second factors (TOTP, email and SMS codes, recovery codes), login MFA
+//! challenges, step-up checks and known devices.
 //!
 //! Handlers here follow the same steps as `routes.rs`, and every decision
 //! about a session is recorded in the audit trail. Nothing here may log or
@@ -8,10 +9,19 @@
 
 pub mod admin;
 pub mod client;
+pub mod codes;
 pub mod config;
+pub mod contact;
+pub mod devices;
+pub mod factors;
 pub mod login;
+pub mod mfa;
+pub mod mfa_config;
 pub mod passwords;
 pub mod sessions;
+pub mod step_up;
+pub mod totp;
+pub mod webauthn;
 
 use std::sync::Arc;
 
@@ -36,6 +46,27 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/sessions/{id}", delete(sessions::revoke))
         .route("/v1/me/password", post(passwords::change_password))
+        .route("/v1/auth/mfa/challenge", post(mfa::challenge))
+        .route("/v1/auth/mfa/verify", post(mfa::verify))
+        .route("/v1/me/email", post(contact::change_email))
+        .route("/v1/me/email/verify", post(contact::verify_email))
+        .route(
+            "/v1/me/email/verification",
+            post(contact::resend_verification),
+        )
+        .route("/v1/me/phone", post(contact::add_phone))
+        .route("/v1/me/phone/verify", post(contact::verify_phone))
+        .route("/v1/me/mfa", get(totp::status))
+        .route("/v1/me/mfa/totp", post(totp::enroll).delete(totp::disable))
+        .route("/v1/me/mfa/totp/confirm", post(totp::confirm))
+        .route(
+            "/v1/me/mfa/recovery-codes",
+            post(totp::regenerate_recovery_codes),
+        )
+        .route("/v1/me/step-up/challenge", post(step_up::challenge))
+        .route("/v1/me/step-up/verify", post(step_up::verify))
+        .route("/v1/devices", get(devices::list))
+        .route("/v1/devices/{id}", delete(devices::revoke))
         .route(
             "/v1/admin/users/{id}/force-logout",
             post(admin::force_logout),

@@ -104,9 +104,8 @@ pub async fn change_password(
     client: super::client::ClientInfo,
     StrictJson(request): StrictJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    // TODO: require a recent MFA check (step-up) once MFA exists; until
-    // then the current password is the only proof.
     let current_password = crate::validate::login_password(&request.current_password)?;
+    super::step_up::require_recent_mfa(&state, &caller).await?;
     let request_id = request_id(&headers);
     let user = state
         .users

@@ -38,6 +38,20 @@ pub async fn open_session(
     amr: Vec<String>,
     request_id: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
+    open_session_with_id(state, user_id, device_fingerprint, client, amr, request_id)
+        .await
+        .map(|(_, tokens)| tokens)
+}
+
+/// Opens a session like [`open_session`] and also returns its id.
+pub async fn open_session_with_id(
+    state: &AppState,
+    user_id: Uuid,
+    device_fingerprint: Option<String>,
+    client: ClientInfo,
+    amr: Vec<String>,
+    request_id: Option<&str>,
+) -> Result<(Uuid, TokenResponse), ApiError> {
     let refresh = new_refresh_token()?;
     let now = OffsetDateTime::now_utc();
     let lifetime = time::Duration::days(i64::from(state.config.identity.refresh_token_days));
@@ -86,9 +100,9 @@ pub async fn open_session(
     record(state, event).await?;
 
     tracing::info!(%user_id, %session_id, evicted = evicted.len(), "opened a session");
-    Ok(token_response(
-        access_token.expose_secret(),
-        refresh.token.expose_secret(),
+    Ok((
+        session_id,
+        token_response(access_token.expose_secret(), refresh.token.expose_secret()),
     ))
 }
 
@@ -139,11 +153,29 @@ pub async fn refresh(
         RefreshOutcome::Rotated(session) => session,
         rejected => return Err(reject_refresh(&state, rejected, request_id).await?),
     };
-    let roles = load_roles(&state, session.user_id).await?;
-    let access_token =
+    if let Err(locked) =
+        crate::security::ensure_not_locked(&state, session.user_id, "auth.refresh", request_id)
+            .await
+    {
+        // The lock ended every session when it was set, so only a refresh
+        // racing the lock gets here; its session ends now.
+        // NOTE: a refresh token of a session the lock ended gets the generic
+        // 401, not `account-locked`, because its session no longer exists.
         state
-            .tokens
-            .issue_with(session.user_id, session.id, roles, vec!["pwd".to_owned()])?;
+            .identity
+            .revoke_session(session.user_id, session.id)
+            .await
+            .map_err(|e| ApiError::internal("ending a locked user's session", e))?;
+        return Err(locked);
+    }
+    if let Some(fingerprint) = &session.device_fingerprint {
+        super::devices::touch(&state, session.user_id, fingerprint).await;
+    }
+    let roles = load_roles(&state, session.user_id).await?;
+    let amr = super::step_up::session_amr(&state, session.id).await?;
+    let access_token = state
+        .tokens
+        .issue_with(session.user_id, session.id, roles, amr)?;
     let event = AuditEvent::new(
         AuditKind::Authentication,
         Actor::User(session.user_id),

@@ -13,15 +13,20 @@
 pub mod credentials;
 pub mod households;
 pub mod identity;
+pub mod mfa;
 pub mod money;
 pub mod postgres;
 mod postgres_credentials;
 mod postgres_identity;
+mod postgres_mfa;
 pub mod readings;
+pub mod security;
 pub mod sqlcipher;
 mod sqlcipher_credentials;
 mod sqlcipher_identity;
+mod sqlcipher_mfa;
 pub mod users;
+pub mod webauthn;
 
 use std::sync::Arc;
 
@@ -138,7 +143,12 @@ pub enum StoreError {
 /// Everything the API server persists.
 #[async_trait]
 pub trait Store:
-    households::HouseholdStore + readings::ReadingStore + money::MoneyStore + Send + Sync
+    households::HouseholdStore
+    + readings::ReadingStore
+    + money::MoneyStore
+    + webauthn::WebauthnStore
+    + Send
+    + Sync
 {
     /// Names the backend in logs and messages: `sqlcipher` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -28,6 +28,8 @@ use crate::crypto::BLIND_INDEX_LENGTH;
 mod households;
 mod money;
 mod readings;
+mod security;
+mod webauthn;
 
 /// Numbered migrations; migration N is recorded as version N.
 const MIGRATIONS: &[&str] = &[
@@ -37,6 +39,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0004_readings_idempotency.sql"),
     include_str!("migrations/postgres/0005_identity_sessions.sql"),
     include_str!("migrations/postgres/0006_passwords_login_throttle.sql"),
+    include_str!("migrations/postgres/0007_mfa_devices_outbox.sql"),
+    include_str!("migrations/postgres/0008_security_events_service_credentials.sql"),
+    include_str!("migrations/postgres/0009_webauthn.sql"),
     include_str!("migrations/postgres/0010_money.sql"),
 ];
 

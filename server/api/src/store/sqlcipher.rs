@@ -24,6 +24,8 @@ use crate::crypto::BLIND_INDEX_LENGTH;
 mod households;
 mod money;
 mod readings;
+mod security;
+mod webauthn;
 
 /// Numbered migrations; migration N sets `user_version` to N.
 const MIGRATIONS: &[&str] = &[
@@ -33,6 +35,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0004_readings_idempotency.sql"),
     include_str!("migrations/sqlcipher/0005_identity_sessions.sql"),
     include_str!("migrations/sqlcipher/0006_passwords_login_throttle.sql"),
+    include_str!("migrations/sqlcipher/0007_mfa_devices_outbox.sql"),
+    include_str!("migrations/sqlcipher/0008_security_events_service_credentials.sql"),
+    include_str!("migrations/sqlcipher/0009_webauthn.sql"),
     include_str!("migrations/sqlcipher/0010_money.sql"),
 ];
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{now_seconds, user_row};
 use crate::support::TestBackend;
 
-async fn stored_user(backend: &TestBackend, index_byte: u8) -> Uuid {
+pub(super) async fn stored_user(backend: &TestBackend, index_byte: u8) -> Uuid {
     let user = user_row("v1:identity", index_byte);
     let id = user.id;
     backend

@@ -4,9 +4,15 @@
 
 mod credentials;
 mod identity;
+mod mfa;
+mod security;
+mod webauthn;
 
 pub use credentials::*;
 pub use identity::*;
+pub use mfa::*;
+pub use security::*;
+pub use webauthn::*;
 
 use std::sync::Arc;
 

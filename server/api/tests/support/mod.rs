@@ -225,7 +225,7 @@ impl TestBackend {
         }
     }
 
-    fn sqlite_connection(&self) -> rusqlite::Connection {
+    pub fn sqlite_connection(&self) -> rusqlite::Connection {
         let key = self
             .data
             .keys

@@ -1,0 +1,34 @@
+-- Security events raised by the suspicious-activity rules, accounts locked
+-- pending review, and the credentials of services (API keys and OAuth2
+-- clients). Secrets are stored only as SHA-256 hashes. A security event's
+-- user_id has no foreign key, because a refused token may name a subject
+-- that is not a user.
+CREATE TABLE security_events (
+    id UUID PRIMARY KEY,
+    user_id UUID,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+    details TEXT NOT NULL,
+    client_address TEXT,
+    created_at TIMESTAMPTZ NOT NULL,
+    reviewed BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX security_events_by_user ON security_events (user_id, kind, created_at);
+
+CREATE TABLE account_locks (
+    user_id UUID PRIMARY KEY REFERENCES users (id),
+    security_event_id UUID NOT NULL REFERENCES security_events (id),
+    locked_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE service_credentials (
+    id UUID PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('api_key', 'oauth_client')),
+    name TEXT NOT NULL,
+    lookup_id TEXT NOT NULL UNIQUE,
+    secret_hash BYTEA NOT NULL,
+    scopes TEXT NOT NULL,
+    created_by UUID,
+    created_at TIMESTAMPTZ NOT NULL,
+    revoked_at TIMESTAMPTZ
+);

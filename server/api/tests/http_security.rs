@@ -1,0 +1,308 @@
+//! Suspicious-activity rules over HTTPS on a live server. Each rule raises
+//! its security event. A high-severity event reaches a webhook receiver on
+//! 127.0.0.1 with a valid signature and locks the account until an
+//! administrator unlocks it. Phones report pin failures.
+
+mod http_support;
+mod identity_support;
+mod security_support;
+mod support;
+
+use reqwest::StatusCode;
+use ring::hmac;
+use serde_json::{Value, json};
+use sharepay_server::security::config::Threshold;
+use sharepay_server::security::{SecurityConfig, kind};
+use sharepay_server::store::security::{SecurityEventQuery, SecurityEventRow};
+
+use http_support::GOOD_PASSWORD;
+use identity_support::{Live, claims_of, text};
+use security_support::{WEBHOOK_SECRET, WebhookReceiver, admin_events, admin_token, wrong_login};
+use support::TestBackend;
+
+/// Starts a live SQLCipher server with `security` settings.
+async fn start_with(security: SecurityConfig) -> Live {
+    let mut backend = TestBackend::sqlcipher().await;
+    backend.config.security = security;
+    Live::start_on(backend).await
+}
+
+/// Reads the stored events of `kind` straight from the store.
+async fn stored_events(live: &Live, kind: &str) -> Vec<SecurityEventRow> {
+    live.backend
+        .data
+        .security
+        .list_security_events(SecurityEventQuery {
+            kind: Some(kind.to_owned()),
+            limit: 100,
+            ..SecurityEventQuery::default()
+        })
+        .await
+        .expect("list security events")
+}
+
+fn decode_hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_burst_alerts_and_locks() {
+    // The receiver fails the first delivery, so the alert must be retried.
+    let mut receiver = WebhookReceiver::start(1).await;
+    let live = start_with(SecurityConfig {
+        login_failure_burst: Threshold::new(3, 600),
+        ..receiver.config()
+    })
+    .await;
+    let admin = admin_token(&live, "admin@example.com").await;
+    live.register("victim@example.com").await;
+    let session = live.login("victim@example.com", "victim-phone").await;
+    let victim_id = claims_of(text(&session, "access_token"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+
+    for attempt in 1..=3 {
+        let (status, _) = live
+            .post("/v1/auth/login", &wrong_login("victim@example.com"))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+
+    let rejected = receiver.next().await;
+    let delivery = receiver.next().await;
+    assert_eq!(
+        rejected.body, delivery.body,
+        "a retry resends the same body"
+    );
+    let signature = delivery.headers["x-sharepay-signature"]
+        .to_str()
+        .expect("signature text");
+    let tag = decode_hex(signature.strip_prefix("sha256=").expect("sha256= prefix"));
+    let key = hmac::Key::new(hmac::HMAC_SHA256, WEBHOOK_SECRET.as_bytes());
+    hmac::verify(&key, &delivery.body, &tag).expect("the signature verifies");
+    let wrong_key = hmac::Key::new(hmac::HMAC_SHA256, b"another-secret-of-the-same-length!!");
+    assert!(hmac::verify(&wrong_key, &delivery.body, &tag).is_err());
+    assert_eq!(delivery.headers["content-type"], "application/json");
+    let alert: Value = serde_json::from_slice(&delivery.body).expect("alert JSON");
+    assert_eq!(alert["kind"], kind::LOGIN_FAILURE_BURST);
+    assert_eq!(alert["severity"], "high");
+    assert_eq!(alert["user_id"], victim_id.as_str());
+    assert_eq!(alert["account_locked"], true);
+    assert_eq!(alert["details"]["failures"], 3);
+    assert_eq!(
+        delivery.headers["x-sharepay-event-id"],
+        alert["id"].as_str().expect("id")
+    );
+
+    let good_login = json!({"email": "victim@example.com", "password": GOOD_PASSWORD});
+    let (status, problem) = live.post("/v1/auth/login", &good_login).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["type"], "account-locked");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("administrator"),
+        "{problem}"
+    );
+    assert_eq!(
+        live.me_status(text(&session, "access_token")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let (refresh, _) = live
+        .refresh(text(&session, "refresh_token"), "victim-phone")
+        .await;
+    assert_eq!(refresh, StatusCode::UNAUTHORIZED);
+
+    let page = admin_events(&live, &admin, &format!("user_id={victim_id}&severity=high")).await;
+    let events = page["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{page}");
+    assert_eq!(events[0]["kind"], kind::LOGIN_FAILURE_BURST);
+    assert_eq!(events[0]["reviewed"], false);
+    assert_eq!(events[0]["id"], alert["id"]);
+
+    let unlock = live
+        .client
+        .post(live.url(&format!("/v1/admin/users/{victim_id}/unlock")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(unlock.status(), StatusCode::OK);
+    let unlocked: Value = unlock.json().await.expect("unlock body");
+    assert_eq!(unlocked["was_locked"], true);
+    assert_eq!(unlocked["reviewed_events"], 1);
+    live.login("victim@example.com", "victim-phone").await;
+    let page = admin_events(&live, &admin, &format!("user_id={victim_id}")).await;
+    assert_eq!(page["events"][0]["reviewed"], true);
+    live.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlock_needs_admin_role() {
+    let live = start_with(SecurityConfig::default()).await;
+    live.register("plain@example.com").await;
+    let tokens = live.login("plain@example.com", "device-1").await;
+    let user_id = claims_of(text(&tokens, "access_token"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+
+    let response = live
+        .client
+        .post(live.url(&format!("/v1/admin/users/{user_id}/unlock")))
+        .bearer_auth(text(&tokens, "access_token"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (status, _) = live
+        .get_with("/v1/admin/security-events", text(&tokens, "access_token"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    live.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_stuffing_raises_event() {
+    let live = start_with(SecurityConfig {
+        credential_stuffing: Threshold::new(3, 600),
+        ..SecurityConfig::default()
+    })
+    .await;
+
+    for index in 0..3 {
+        let email = format!("nobody{index}@example.com");
+        let (status, _) = live.post("/v1/auth/login", &wrong_login(&email)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let events = stored_events(&live, kind::CREDENTIAL_STUFFING).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].severity, "high");
+    assert_eq!(events[0].user_id, None);
+    assert_eq!(events[0].client_address.as_deref(), Some("127.0.0.1"));
+    let details: Value = serde_json::from_str(&events[0].details).expect("details");
+    assert_eq!(details["distinct_accounts"], 3);
+    assert!(
+        !events[0].details.contains("nobody"),
+        "{}",
+        events[0].details
+    );
+
+    // The same account again does not count twice, and the count restarted.
+    for email in ["nobody3@example.com", "nobody3@example.com"] {
+        live.post("/v1/auth/login", &wrong_login(email)).await;
+    }
+    assert_eq!(
+        stored_events(&live, kind::CREDENTIAL_STUFFING).await.len(),
+        1
+    );
+    live.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_tokens_raise_events() {
+    let live = start_with(SecurityConfig {
+        refused_tokens_per_address: Threshold::new(4, 600),
+        refused_tokens_per_subject: Threshold::new(3, 600),
+        ..SecurityConfig::default()
+    })
+    .await;
+    live.register("target@example.com").await;
+    let tokens = live.login("target@example.com", "device-1").await;
+    let access = text(&tokens, "access_token");
+    let subject = claims_of(access)["sub"].as_str().expect("sub").to_owned();
+    let mut forged = access.to_owned();
+    forged.push('A');
+
+    for _ in 0..3 {
+        assert_eq!(live.me_status(&forged).await, StatusCode::UNAUTHORIZED);
+    }
+    let events = stored_events(&live, kind::REFUSED_TOKENS).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].user_id.map(|id| id.to_string()), Some(subject));
+    assert_eq!(events[0].severity, "medium");
+    assert!(events[0].details.contains(r#""counted_by":"subject""#));
+
+    assert_eq!(live.me_status("not-a-jwt").await, StatusCode::UNAUTHORIZED);
+    let events = stored_events(&live, kind::REFUSED_TOKENS).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1].user_id, None);
+    assert_eq!(events[1].client_address.as_deref(), Some("127.0.0.1"));
+    assert!(events[1].details.contains(r#""counted_by":"address""#));
+
+    // Medium events alert no one and lock nothing.
+    assert_eq!(live.me_status(access).await, StatusCode::OK);
+    live.server.shutdown().await;
+}
+
+fn pin_report(endpoint: &str) -> Value {
+    json!({
+        "occurred_at": "2026-01-31T08:00:00Z",
+        "endpoint": endpoint,
+        "host": "api.sharepay.test",
+        "presented_spki_sha256": ["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pin_failures_become_events() {
+    let live = start_with(SecurityConfig::default()).await;
+    live.register("phone@example.com").await;
+    let tokens = live.login("phone@example.com", "device-1").await;
+    let user_id = claims_of(text(&tokens, "access_token"))["sub"]
+        .as_str()
+        .expect("sub")
+        .to_owned();
+
+    let anonymous = json!({"reports": [pin_report("api"), pin_report("vault")]});
+    let (status, body) = live.post("/v1/security/pin-failures", &anonymous).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["accepted"], 2);
+    let signed_in = live
+        .client
+        .post(live.url("/v1/security/pin-failures"))
+        .bearer_auth(text(&tokens, "access_token"))
+        .json(&json!({"reports": [pin_report("api")]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(signed_in.status(), StatusCode::ACCEPTED);
+    let invalid = json!({"reports": [pin_report("database")]});
+    let (status, problem) = live.post("/v1/security/pin-failures", &invalid).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["errors"][0]["field"], "reports[0].endpoint");
+
+    let events = stored_events(&live, kind::PIN_FAILURE).await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(events.iter().all(|event| event.severity == "medium"));
+    let owners: Vec<Option<String>> = events
+        .iter()
+        .map(|event| event.user_id.map(|id| id.to_string()))
+        .collect();
+    assert_eq!(owners, [None, None, Some(user_id)]);
+    assert!(events[1].details.contains(r#""endpoint":"vault""#));
+
+    let mut rate_limited = None;
+    for _ in 0..20 {
+        let response = live
+            .client
+            .post(live.url("/v1/security/pin-failures"))
+            .json(&json!({"reports": [pin_report("api")]}))
+            .send()
+            .await
+            .expect("send");
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            rate_limited = Some(response);
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let response = rate_limited.expect("the per-address budget must run out");
+    assert!(response.headers().contains_key("retry-after"));
+    live.server.shutdown().await;
+}
