@@ -158,6 +158,22 @@ async fn whole_money_flow(mut backend: TestBackend) {
     assert_eq!(all["charges"].as_array().map(Vec::len), Some(2), "{all}");
     responses.push(all.to_string());
 
+    // A new card needs a recent MFA check in the session.
+    let unchecked = json!({
+        "vault_token": format!("tok_{}", "0".repeat(32)),
+        "brand": "visa", "last4": "4242", "expiry_month": 12, "expiry_year": 2030,
+    });
+    let (status, refused) = api
+        .as_user(
+            &household.alice,
+            "POST",
+            "/v1/payment-methods",
+            Some(&unchecked),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["type"], "step-up-required", "{refused}");
+
     // Cards go to the vault; the API keeps tokens and display data.
     let alice_card = save_card(&api, &household.alice, APPROVED_VISA).await;
     let bob_declined = save_card(&api, &household.bob, DECLINED_INSUFFICIENT_FUNDS).await;

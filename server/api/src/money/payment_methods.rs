@@ -96,6 +96,7 @@ pub async fn issue_intake_token(
         (status = 201, description = "The saved card, with display data only.", body = PaymentMethodResponse),
         (status = 400, description = "A field is invalid or the card has expired; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The session needs a recent MFA check (`step-up-required`); pass one with /v1/me/step-up and retry.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register_payment_method(
@@ -113,8 +114,9 @@ pub async fn register_payment_method(
             &method_resource(None, caller.user_id),
         )
         .await?;
-    // step-up: identity::step_up::require_recent_mfa(&state, caller) goes here, before any
-    // payment method is stored.
+    // step-up: a new card needs an MFA check from this session within the
+    // configured window, so a stolen access token alone cannot add one.
+    crate::identity::step_up::require_recent_mfa(&state, &caller).await?;
 
     let today = now().date();
     request

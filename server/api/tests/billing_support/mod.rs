@@ -265,6 +265,7 @@ pub async fn save_card(api: &Api, caller: &Caller, number: &str) -> String {
     assert_eq!(response.status(), StatusCode::CREATED);
     let card: Value = response.json().await.expect("card JSON");
 
+    step_up(api, caller).await;
     let (status, method) = api
         .as_user(
             caller,
@@ -281,6 +282,70 @@ pub async fn save_card(api: &Api, caller: &Caller, number: &str) -> String {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{method}");
     method["payment_method_id"].as_str().expect("id").to_owned()
+}
+
+/// Passes a step-up check for `caller`'s session with a code from the
+/// development mailbox, as saving a card requires.
+async fn step_up(api: &Api, caller: &Caller) {
+    let (_, me) = api.as_user(caller, "GET", "/v1/me", None).await;
+    let email = me["email"].as_str().expect("email").to_owned();
+    // The server's CA lives in `data_dir/tls`, and the mailbox in `data_dir/mailbox`.
+    let mailbox = api
+        .server
+        .ca_certificate_path
+        .parent()
+        .and_then(|tls| tls.parent())
+        .expect("data directory")
+        .join("mailbox");
+    let before = security_codes(&mailbox, &email).len();
+    let body = json!({"method": "email_code"});
+    let (status, sent) = api
+        .as_user(caller, "POST", "/v1/me/step-up/challenge", Some(&body))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    let mut code = None;
+    for _ in 0..200 {
+        let codes = security_codes(&mailbox, &email);
+        if codes.len() > before {
+            code = codes.last().cloned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let code = code.expect("a step-up code arrives in the mailbox within 10 s");
+    let body = json!({"method": "email_code", "code": code});
+    let (status, passed) = api
+        .as_user(caller, "POST", "/v1/me/step-up/verify", Some(&body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{passed}");
+}
+
+/// Returns the six-digit codes of the security-code emails to `email`,
+/// oldest first.
+fn security_codes(mailbox: &std::path::Path, email: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(mailbox) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .collect();
+    paths.sort();
+    let to = format!("To: {email}");
+    paths
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .filter(|message| message.lines().any(|line| line == to))
+        .filter(|message| message.contains("security code"))
+        .filter_map(|message| {
+            let body = message
+                .split_once("\n\n")
+                .map_or(message.as_str(), |(_, body)| body);
+            body.split(|c: char| !c.is_ascii_digit())
+                .find(|run| run.len() == 6)
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 /// Builds an HTTPS client that trusts the embedded vault's CA.
