@@ -297,7 +297,11 @@ async fn step_up(api: &Api, caller: &Caller) {
         .and_then(|tls| tls.parent())
         .expect("data directory")
         .join("mailbox");
-    let before = security_codes(&mailbox, &email).len();
+    let before: Vec<std::path::PathBuf> = security_codes(&mailbox, &email)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+
     let body = json!({"method": "email_code"});
     let (status, sent) = api
         .as_user(caller, "POST", "/v1/me/step-up/challenge", Some(&body))
@@ -305,14 +309,17 @@ async fn step_up(api: &Api, caller: &Caller) {
     assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
     let mut code = None;
     for _ in 0..200 {
-        let codes = security_codes(&mailbox, &email);
-        if codes.len() > before {
-            code = codes.last().cloned();
+        code = security_codes(&mailbox, &email)
+            .into_iter()
+            .find(|(path, _)| !before.contains(path))
+            .map(|(_, code)| code);
+        if code.is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let code = code.expect("a step-up code arrives in the mailbox within 10 s");
+    let code = code.expect("a new step-up code arrives in the mailbox within 10 s");
+
     let body = json!({"method": "email_code", "code": code});
     let (status, passed) = api
         .as_user(caller, "POST", "/v1/me/step-up/verify", Some(&body))
@@ -320,32 +327,31 @@ async fn step_up(api: &Api, caller: &Caller) {
     assert_eq!(status, StatusCode::OK, "{passed}");
 }
 
-/// Returns the six-digit codes of the security-code emails to `email`,
-/// oldest first.
-fn security_codes(mailbox: &std::path::Path, email: &str) -> Vec<String> {
+/// Returns each security-code email to `email` with its six-digit code.
+fn security_codes(mailbox: &std::path::Path, email: &str) -> Vec<(std::path::PathBuf, String)> {
     let Ok(entries) = std::fs::read_dir(mailbox) else {
         return Vec::new();
     };
-    let mut paths: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .collect();
-    paths.sort();
     let to = format!("To: {email}");
-    paths
-        .iter()
-        .filter_map(|path| std::fs::read_to_string(path).ok())
-        .filter(|message| message.lines().any(|line| line == to))
-        .filter(|message| message.contains("security code"))
-        .filter_map(|message| {
-            let body = message
-                .split_once("\n\n")
-                .map_or(message.as_str(), |(_, body)| body);
-            body.split(|c: char| !c.is_ascii_digit())
-                .find(|run| run.len() == 6)
-                .map(str::to_owned)
-        })
-        .collect()
+    let mut codes = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
+        let Ok(message) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        if !message.lines().any(|line| line == to) || !message.contains("security code") {
+            continue;
+        }
+        let body = message
+            .split_once("\n\n")
+            .map_or(message.as_str(), |(_, body)| body);
+        let code = body
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() == 6);
+        if let Some(code) = code {
+            codes.push((path, code.to_owned()));
+        }
+    }
+    codes
 }
 
 /// Builds an HTTPS client that trusts the embedded vault's CA.
