@@ -56,6 +56,7 @@ impl ServerProcess {
         if let Some(url) = &backend.config.database_url {
             command.arg("--database-url").arg(url.expose());
         }
+
         let mut child = command.spawn().expect("start sharepay-server");
         let stdout = child.stdout.take().expect("stdout");
         let mut url = None;
@@ -72,6 +73,7 @@ impl ServerProcess {
                 break;
             }
         }
+
         let url = url.expect("the server prints its URL");
         let pem = std::fs::read(ca.expect("the server prints its CA")).expect("read the CA");
         Self {
