@@ -5,9 +5,11 @@
 //! default. Nothing here holds a secret in a `Debug`-printable form.
 
 pub mod auth;
+pub mod billing;
 pub mod households;
 pub mod mfa;
 pub mod money;
+pub mod payments;
 pub mod reading_review;
 pub mod readings;
 pub mod security;

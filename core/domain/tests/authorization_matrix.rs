@@ -144,7 +144,7 @@ fn matrix_covers_every_role_action_and_resource() {
             }
         }
     }
-    assert_eq!(checked, 5 * 13 * 5 * 6);
+    assert_eq!(checked, 5 * ResourceKind::ALL.len() * 5 * 6);
 }
 
 #[test]
@@ -224,6 +224,8 @@ fn system_administrator_cannot_approve_splits_or_pay() {
         (Action::Write, ResourceKind::Payment),
         (Action::Read, ResourceKind::Bill),
         (Action::Read, ResourceKind::PaymentMethod),
+        (Action::Read, ResourceKind::Refund),
+        (Action::Write, ResourceKind::Refund),
     ] {
         let target = Resource {
             household: Some(OTHER_HOUSEHOLD),
@@ -237,6 +239,47 @@ fn system_administrator_cannot_approve_splits_or_pay() {
             kind.name()
         );
     }
+}
+
+#[test]
+fn administrator_reviews_cases_and_reconciles() {
+    let admin = principal_for(Holder::Role(Role::SystemAdministrator));
+    let payer = principal_for(Holder::Role(Role::PrimaryPayer));
+    for (action, kind) in [
+        (Action::Read, ResourceKind::MonitoringCase),
+        (Action::Manage, ResourceKind::MonitoringCase),
+        (Action::Read, ResourceKind::Ledger),
+    ] {
+        let target = Resource::new(kind);
+        assert!(
+            authorize(&admin, action, &target).allowed,
+            "{}",
+            kind.name()
+        );
+        let denied = authorize(&payer, action, &target);
+        assert!(!denied.allowed, "{}", kind.name());
+        assert!(denied.hide_existence, "{}", kind.name());
+    }
+}
+
+#[test]
+fn only_primary_payer_refunds_in_household() {
+    let refund = Resource {
+        household: Some(MY_HOUSEHOLD),
+        owner: Some(ME),
+        ..Resource::new(ResourceKind::Refund)
+    };
+    let payer = principal_for(Holder::Role(Role::PrimaryPayer));
+    let participant = principal_for(Holder::Role(Role::Participant));
+
+    assert!(authorize(&payer, Action::Write, &refund).allowed);
+    assert!(authorize(&participant, Action::Read, &refund).allowed);
+    let denied = authorize(&participant, Action::Write, &refund);
+    assert!(!denied.allowed);
+    assert!(
+        !denied.hide_existence,
+        "the participant sees their own refund"
+    );
 }
 
 #[test]

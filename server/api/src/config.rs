@@ -78,6 +78,8 @@ pub struct ServerConfig {
     pub notifications: crate::notify::NotificationsConfig,
     /// Lifetimes of one-time codes, MFA challenges and step-up checks.
     pub mfa: crate::identity::mfa_config::MfaConfig,
+    /// Transaction monitoring rules that run after every payment.
+    pub monitoring: crate::money::MonitoringConfig,
 }
 
 impl Default for ServerConfig {
@@ -96,6 +98,7 @@ impl Default for ServerConfig {
             security: crate::security::SecurityConfig::default(),
             notifications: crate::notify::NotificationsConfig::default(),
             mfa: crate::identity::mfa_config::MfaConfig::default(),
+            monitoring: crate::money::MonitoringConfig::default(),
         }
     }
 }
@@ -267,6 +270,9 @@ impl ServerConfig {
         self.mfa
             .validate()
             .map_err(|(key, message)| ConfigError::invalid(key, message))?;
+        self.monitoring
+            .validate()
+            .map_err(|e| ConfigError::invalid("monitoring", e.to_string()))?;
         self.vault.validate()
     }
 
@@ -295,6 +301,7 @@ impl ServerConfig {
             "security": self.security.redacted(),
             "notifications": format!("{:?}", self.notifications),
             "mfa": format!("{:?}", self.mfa),
+            "monitoring": format!("{:?}", self.monitoring),
         })
     }
 

@@ -78,6 +78,14 @@ pub enum ApiError {
     /// 409 as final.
     #[error("idempotency key in progress")]
     IdempotencyKeyInProgress,
+    /// The card was declined or needs the cardholder's authentication; the
+    /// detail gives the reason and the charge stays open.
+    #[error("payment declined")]
+    PaymentDeclined { detail: String },
+    /// The vault did not decide the payment in time; a retry with the same
+    /// `Idempotency-Key` continues the same payment and never charges twice.
+    #[error("payment outcome unknown")]
+    PaymentOutcomeUnknown,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("request body too large")]
@@ -167,6 +175,16 @@ impl ApiError {
                 "idempotency-key-reused",
                 "Idempotency key reused",
             ),
+            Self::PaymentDeclined { .. } => (
+                StatusCode::PAYMENT_REQUIRED,
+                "payment-declined",
+                "Payment declined",
+            ),
+            Self::PaymentOutcomeUnknown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payment-outcome-unknown",
+                "Payment outcome unknown",
+            ),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -206,7 +224,12 @@ impl ApiError {
             Self::InvalidInput { detail, .. }
             | Self::Unauthorized { detail }
             | Self::Conflict { detail }
+            | Self::PaymentDeclined { detail }
             | Self::Forbidden { detail } => detail.clone(),
+            Self::PaymentOutcomeUnknown => "the card processor did not answer in time, so it is \
+                not known yet whether the card was charged; retry with the same Idempotency-Key, \
+                which never charges twice"
+                .to_owned(),
             Self::NotFound => "no such resource".to_owned(),
             Self::AccountLocked => "this account is locked pending a security review after \
                 suspicious activity; contact an administrator to unlock it"
@@ -269,6 +292,7 @@ impl ApiError {
         match self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             Self::Overloaded => Some(1),
+            Self::PaymentOutcomeUnknown => Some(2),
             _ => None,
         }
     }

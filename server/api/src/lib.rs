@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod keys;
 pub mod middleware;
+pub mod money;
 pub mod notify;
 pub mod observability;
 pub mod openapi;
@@ -354,6 +355,7 @@ pub fn router(state: AppState, http: &HttpConfig) -> Router {
         )
         .route("/v1/me", get(routes::me))
         .merge(households::routes())
+        .merge(money::routes())
         .merge(identity::routes())
         .merge(identity::webauthn::routes())
         .merge(security::routes())

@@ -83,6 +83,7 @@ pub fn document_json() -> &'static str {
         let mut document = ApiDoc::openapi();
         document.merge(<crate::households::HouseholdsApi as OpenApi>::openapi());
         document.merge(<crate::identity::webauthn::WebauthnApi as OpenApi>::openapi());
+        document.merge(<crate::money::MoneyApi as OpenApi>::openapi());
         document.to_pretty_json().unwrap_or_else(|e| {
             format!("{{\"error\":\"serializing the OpenAPI document failed: {e}\"}}")
         })

@@ -34,7 +34,7 @@ async fn openapi_document_matches_routes() {
     assert_eq!(email["maxLength"], 254);
 
     let paths = document["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 55, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 71, "{:?}", paths.keys().collect::<Vec<_>>());
     for (path, operations) in paths {
         for method in operations.as_object().expect("operations").keys() {
             let method: Method = method.to_uppercase().parse().expect("HTTP method");

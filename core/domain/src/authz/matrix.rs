@@ -61,14 +61,18 @@ pub static MATRIX: &[MatrixRow] = &[
     row(USER, K::Charge,        [D, D, D, D, D]),
     row(USER, K::Payment,       [D, D, D, D, D]),
     row(USER, K::PaymentMethod, [O, O, O, D, D]),
+    row(USER, K::Refund,        [D, D, D, D, D]),
+    row(USER, K::Ledger,        [D, D, D, D, D]),
+    row(USER, K::MonitoringCase, [D, D, D, D, D]),
     row(USER, K::User,          [O, O, O, D, D]),
     row(USER, K::Session,       [O, D, O, D, D]),
     row(USER, K::AuditLog,      [D, D, D, D, D]),
     row(USER, K::Key,           [D, D, D, D, D]),
 
     // The system administrator runs the service but cannot read any
-    // household's money: no bills, splits, charges, payments or payment
-    // methods.
+    // household's money: no bills, splits, charges, payments, refunds or
+    // payment methods. For compliance they read the ledger as a whole (the
+    // reconciliation report) and review transaction monitoring cases.
     row(ADMIN, K::Household,     [D, D, D, D, D]),
     row(ADMIN, K::Member,        [D, D, D, D, D]),
     row(ADMIN, K::Meter,         [D, D, D, D, D]),
@@ -78,22 +82,29 @@ pub static MATRIX: &[MatrixRow] = &[
     row(ADMIN, K::Charge,        [D, D, D, D, D]),
     row(ADMIN, K::Payment,       [D, D, D, D, D]),
     row(ADMIN, K::PaymentMethod, [D, D, D, D, D]),
+    row(ADMIN, K::Refund,        [D, D, D, D, D]),
+    row(ADMIN, K::Ledger,        [G, D, D, D, D]),
+    row(ADMIN, K::MonitoringCase, [G, D, D, D, G]),
     row(ADMIN, K::User,          [G, G, G, D, G]),
     row(ADMIN, K::Session,       [G, D, G, D, G]),
     row(ADMIN, K::AuditLog,      [G, D, D, D, G]),
     row(ADMIN, K::Key,           [G, D, D, D, G]),
 
     // The primary payer runs one household: members, meters, bills and
-    // approvals. They pay only their own charges.
+    // approvals. Bill manage is delegating a bill's approval to a member.
+    // They pay only their own charges, and refund payments in the household.
     row(PAYER, K::Household,     [H, H, H, D, H]),
     row(PAYER, K::Member,        [H, H, H, D, H]),
     row(PAYER, K::Meter,         [H, H, H, D, H]),
     row(PAYER, K::Reading,       [H, H, H, H, D]),
-    row(PAYER, K::Bill,          [H, H, H, H, D]),
+    row(PAYER, K::Bill,          [H, H, H, H, H]),
     row(PAYER, K::Split,         [H, H, H, H, D]),
     row(PAYER, K::Charge,        [H, H, D, D, D]),
     row(PAYER, K::Payment,       [H, O, D, D, D]),
     row(PAYER, K::PaymentMethod, [D, D, D, D, D]),
+    row(PAYER, K::Refund,        [H, H, D, D, D]),
+    row(PAYER, K::Ledger,        [D, D, D, D, D]),
+    row(PAYER, K::MonitoringCase, [D, D, D, D, D]),
     row(PAYER, K::User,          [H, D, D, D, D]),
     row(PAYER, K::Session,       [D, D, D, D, D]),
     row(PAYER, K::AuditLog,      [H, D, D, D, D]),
@@ -109,6 +120,9 @@ pub static MATRIX: &[MatrixRow] = &[
     row(PARTICIPANT, K::Charge,        [O, D, D, D, D]),
     row(PARTICIPANT, K::Payment,       [O, O, D, D, D]),
     row(PARTICIPANT, K::PaymentMethod, [D, D, D, D, D]),
+    row(PARTICIPANT, K::Refund,        [O, D, D, D, D]),
+    row(PARTICIPANT, K::Ledger,        [D, D, D, D, D]),
+    row(PARTICIPANT, K::MonitoringCase, [D, D, D, D, D]),
     row(PARTICIPANT, K::User,          [H, D, D, D, D]),
     row(PARTICIPANT, K::Session,       [D, D, D, D, D]),
     row(PARTICIPANT, K::AuditLog,      [D, D, D, D, D]),
@@ -124,6 +138,9 @@ pub static MATRIX: &[MatrixRow] = &[
     row(READER, K::Charge,        [D, D, D, D, D]),
     row(READER, K::Payment,       [D, D, D, D, D]),
     row(READER, K::PaymentMethod, [D, D, D, D, D]),
+    row(READER, K::Refund,        [D, D, D, D, D]),
+    row(READER, K::Ledger,        [D, D, D, D, D]),
+    row(READER, K::MonitoringCase, [D, D, D, D, D]),
     row(READER, K::User,          [D, D, D, D, D]),
     row(READER, K::Session,       [D, D, D, D, D]),
     row(READER, K::AuditLog,      [D, D, D, D, D]),

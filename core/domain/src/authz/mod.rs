@@ -128,6 +128,12 @@ pub enum ResourceKind {
     Charge,
     Payment,
     PaymentMethod,
+    /// A refund of part or all of a payment.
+    Refund,
+    /// The double-entry ledger as a whole, for the reconciliation report.
+    Ledger,
+    /// A case opened by a transaction monitoring rule.
+    MonitoringCase,
     User,
     Session,
     AuditLog,
@@ -135,7 +141,7 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 13] = [
+    pub const ALL: [ResourceKind; 16] = [
         ResourceKind::Household,
         ResourceKind::Member,
         ResourceKind::Meter,
@@ -145,6 +151,9 @@ impl ResourceKind {
         ResourceKind::Charge,
         ResourceKind::Payment,
         ResourceKind::PaymentMethod,
+        ResourceKind::Refund,
+        ResourceKind::Ledger,
+        ResourceKind::MonitoringCase,
         ResourceKind::User,
         ResourceKind::Session,
         ResourceKind::AuditLog,
@@ -162,6 +171,9 @@ impl ResourceKind {
             ResourceKind::Charge => "charge",
             ResourceKind::Payment => "payment",
             ResourceKind::PaymentMethod => "payment_method",
+            ResourceKind::Refund => "refund",
+            ResourceKind::Ledger => "ledger",
+            ResourceKind::MonitoringCase => "monitoring_case",
             ResourceKind::User => "user",
             ResourceKind::Session => "session",
             ResourceKind::AuditLog => "audit_log",
@@ -211,7 +223,7 @@ pub struct Resource {
     /// system-wide audit log.
     pub household: Option<HouseholdId>,
     /// The user the resource belongs to: the member who owes a charge, the
-    /// member whose charge a payment settles, the account of a session or
+    /// member whose charge a payment or refund settles, the account of a session or
     /// payment method, the creator of a new household.
     ///
     /// NOTE: set `owner` on a household only when creating it. Any signed-in

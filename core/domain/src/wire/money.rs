@@ -9,6 +9,7 @@ use super::validation::FieldErrors;
 use crate::money::{Currency, Money};
 
 /// An amount as a request or response carries it, before validation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyBody {

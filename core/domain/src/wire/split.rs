@@ -19,6 +19,7 @@ use crate::split::{
 };
 
 /// The split modes, as the `mode` field names them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SplitMode {
@@ -266,6 +267,7 @@ fn error_field(error: &SplitError, members: &[(MemberId, &SplitMemberBody, Strin
 }
 
 /// A computed split, as the server returns it and the phone shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitProposalResponse {
@@ -275,6 +277,7 @@ pub struct SplitProposalResponse {
 }
 
 /// One member's line of a computed split.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitLineBody {

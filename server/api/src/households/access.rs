@@ -8,7 +8,7 @@
 //! permission matrix in `sharepay_domain::authz` decides.
 
 use sharepay_domain::authz::{
-    Action, Assignment, Membership, Principal, Resource, ResourceKind, authorize,
+    Action, Assignment, Delegation, Membership, Principal, Resource, ResourceKind, authorize,
 };
 use sharepay_domain::ids::{HouseholdId, ResourceId, UserId};
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::audit::{Actor, AuditEvent, AuditKind, Outcome};
 use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
+use crate::store::identity::ROLE_ADMIN;
 
 /// The caller of a household request with every grant they hold.
 pub struct Access {
@@ -25,7 +26,8 @@ pub struct Access {
 }
 
 impl Access {
-    /// Loads the caller's memberships and meter assignments.
+    /// Loads the caller's memberships, meter assignments, bill approval
+    /// delegations and whether they hold the system administrator role.
     pub async fn load(
         state: &AppState,
         caller: AuthenticatedUser,
@@ -56,8 +58,25 @@ impl Access {
                 resource: ResourceId(assignment.meter_id),
             })
             .collect();
-        // NOTE: user-level grants (delegations) and the system administrator
-        // flag are not stored yet, so they are never set here.
+        principal.delegations = state
+            .store
+            .delegations_of(caller.user_id)
+            .await
+            .map_err(|e| ApiError::internal("loading delegations", e))?
+            .iter()
+            .map(|delegation| Delegation {
+                household: HouseholdId(delegation.household_id),
+                resource: ResourceId(delegation.bill_id),
+                action: Action::Approve,
+            })
+            .collect();
+        principal.system_administrator = state
+            .identity
+            .system_roles(caller.user_id)
+            .await
+            .map_err(|e| ApiError::internal("loading system roles", e))?
+            .iter()
+            .any(|role| role == ROLE_ADMIN);
         Ok(Self {
             principal,
             request_id,

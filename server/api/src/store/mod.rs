@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod households;
 pub mod identity;
 pub mod mfa;
+pub mod money;
 pub mod postgres;
 mod postgres_credentials;
 mod postgres_identity;
@@ -142,7 +143,12 @@ pub enum StoreError {
 /// Everything the API server persists.
 #[async_trait]
 pub trait Store:
-    households::HouseholdStore + readings::ReadingStore + webauthn::WebauthnStore + Send + Sync
+    households::HouseholdStore
+    + readings::ReadingStore
+    + money::MoneyStore
+    + webauthn::WebauthnStore
+    + Send
+    + Sync
 {
     /// Names the backend in logs and messages: `sqlcipher` or `postgres`.
     fn backend(&self) -> &'static str;

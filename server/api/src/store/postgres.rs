@@ -26,6 +26,7 @@ use super::{
 use crate::crypto::BLIND_INDEX_LENGTH;
 
 mod households;
+mod money;
 mod readings;
 mod security;
 mod webauthn;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0007_mfa_devices_outbox.sql"),
     include_str!("migrations/postgres/0008_security_events_service_credentials.sql"),
     include_str!("migrations/postgres/0009_webauthn.sql"),
+    include_str!("migrations/postgres/0010_money.sql"),
 ];
 
 /// Advisory lock ids, arbitrary but fixed, so every instance takes the same.

@@ -22,6 +22,7 @@ use super::{
 use crate::crypto::BLIND_INDEX_LENGTH;
 
 mod households;
+mod money;
 mod readings;
 mod security;
 mod webauthn;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0007_mfa_devices_outbox.sql"),
     include_str!("migrations/sqlcipher/0008_security_events_service_credentials.sql"),
     include_str!("migrations/sqlcipher/0009_webauthn.sql"),
+    include_str!("migrations/sqlcipher/0010_money.sql"),
 ];
 
 /// How long a statement waits for another process's lock (for example

@@ -36,6 +36,26 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Builds a TLS 1.3 HTTPS client that trusts only the CA in `ca_pem`.
+pub fn client_trusting(ca_pem: &[u8]) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in rustls_pki_types::CertificateDer::pem_slice_iter(ca_pem) {
+        roots.add(certificate.expect("CA PEM")).expect("add CA");
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .expect("TLS 1.3")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .expect("client")
+}
+
 pub const PASSWORD: &str = "Amber-Lantern-Quiet-9147!";
 
 /// A signed-in user of a test server.
@@ -52,24 +72,7 @@ pub struct Api {
 impl Api {
     pub async fn start(backend: &TestBackend) -> Self {
         let server = backend.start_server().await;
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut roots = rustls::RootCertStore::empty();
-        for certificate in
-            rustls_pki_types::CertificateDer::pem_slice_iter(server.ca_certificate_pem.as_bytes())
-        {
-            roots.add(certificate.expect("CA PEM")).expect("add CA");
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .build()
-            .expect("client");
+        let http = client_trusting(server.ca_certificate_pem.as_bytes());
         Self { server, http }
     }
 

@@ -48,7 +48,7 @@ fn to_i64(field: &'static str, value: u64) -> Result<i64, StoreError> {
     })
 }
 
-const COMPLETE_KEY: &str = "UPDATE idempotency_keys \
+pub(super) const COMPLETE_KEY: &str = "UPDATE idempotency_keys \
      SET response_status = $3, response_body = $4, completed_at = $5 \
      WHERE scope = $1 AND idempotency_key = $2";
 

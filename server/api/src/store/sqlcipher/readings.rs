@@ -55,7 +55,7 @@ fn to_i64(field: &'static str, value: u64) -> Result<i64, StoreError> {
     })
 }
 
-fn complete_in(
+pub(super) fn complete_in(
     connection: &Connection,
     key: &KeyRef,
     response: &StoredResponse,

@@ -1,0 +1,256 @@
+//! Saved cards. The phone requests a single-use intake token, posts the
+//! card with it straight to the vault, and registers the vault's `tok_`
+//! token here with the display data the vault returned. The API never
+//! receives a card number, and deleting a saved card deletes it at the
+//! vault too.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use secrecy::ExposeSecret;
+use sharepay_domain::authz::{Action, Resource, ResourceKind};
+use sharepay_domain::ids::{ResourceId, UserId};
+use sharepay_domain::wire::Problem;
+use sharepay_domain::wire::payments::{
+    IntakeTokenResponse, PaymentMethodListResponse, PaymentMethodResponse,
+    RegisterPaymentMethodRequest,
+};
+use sharepay_vault::ServiceError;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::audit::Outcome;
+use crate::auth::AuthenticatedUser;
+use crate::error::ApiError;
+use crate::extract::{PathId, StrictJson};
+use crate::households::access::Access;
+use crate::households::{now, request_id, rfc3339};
+use crate::store::money::PaymentMethodRow;
+
+/// A payment method of `owner`; account-wide, so it has no household.
+fn method_resource(id: Option<Uuid>, owner: Uuid) -> Resource {
+    let mut resource = Resource::new(ResourceKind::PaymentMethod);
+    resource.id = id.map(ResourceId);
+    resource.owner = Some(UserId(owner));
+    resource
+}
+
+fn method_response(method: &PaymentMethodRow) -> Result<PaymentMethodResponse, ApiError> {
+    Ok(PaymentMethodResponse {
+        payment_method_id: method.id.to_string(),
+        brand: method.brand.clone(),
+        last4: method.last4.clone(),
+        expiry_month: method.expiry_month,
+        expiry_year: method.expiry_year,
+        created_at: rfc3339(method.created_at)?,
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/payment-methods/intake-token",
+    tag = "money",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "A single-use token for posting one card to the vault, valid for minutes.", body = IntakeTokenResponse),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The vault call failed; retry later.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn issue_intake_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: AuthenticatedUser,
+) -> Result<(StatusCode, Json<IntakeTokenResponse>), ApiError> {
+    let access = Access::load(&state, caller, request_id(&headers)).await?;
+    access
+        .require(
+            &state,
+            Action::Write,
+            &method_resource(None, caller.user_id),
+        )
+        .await?;
+
+    let intake = state
+        .vault
+        .issue_intake_token(UserId(caller.user_id))
+        .await
+        .map_err(vault_unavailable)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IntakeTokenResponse {
+            intake_token: intake.token.expose_secret().to_owned(),
+            expires_at: rfc3339(intake.expires_at)?,
+            vault_url: state.vault_phone_url.clone(),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/payment-methods",
+    tag = "money",
+    security(("bearer" = [])),
+    request_body = RegisterPaymentMethodRequest,
+    responses(
+        (status = 201, description = "The saved card, with display data only.", body = PaymentMethodResponse),
+        (status = 400, description = "A field is invalid or the card has expired; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The session needs a recent MFA check (`step-up-required`); pass one with /v1/me/step-up and retry.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn register_payment_method(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: AuthenticatedUser,
+    StrictJson(request): StrictJson<RegisterPaymentMethodRequest>,
+) -> Result<(StatusCode, Json<PaymentMethodResponse>), ApiError> {
+    let request_id = request_id(&headers);
+    let access = Access::load(&state, caller, request_id.clone()).await?;
+    access
+        .require(
+            &state,
+            Action::Write,
+            &method_resource(None, caller.user_id),
+        )
+        .await?;
+    // step-up: a new card needs an MFA check from this session within the
+    // configured window, so a stolen access token alone cannot add one.
+    crate::identity::step_up::require_recent_mfa(&state, &caller).await?;
+
+    let today = now().date();
+    request
+        .validate(today.year().clamp(0, 9999) as u16, u8::from(today.month()))
+        .map_err(ApiError::invalid_fields)?;
+    // NOTE: the token is not checked with the vault here. A token of
+    // another user's card fails at the first payment, because the vault
+    // charges a token only for the user who saved it.
+    let method = PaymentMethodRow {
+        id: Uuid::now_v7(),
+        user_id: caller.user_id,
+        vault_token: request.vault_token.clone(),
+        brand: request.brand.clone(),
+        last4: request.last4.clone(),
+        expiry_month: request.expiry_month,
+        expiry_year: request.expiry_year,
+        created_at: now(),
+        deleted_at: None,
+    };
+    state
+        .store
+        .insert_payment_method(method.clone())
+        .await
+        .map_err(|e| ApiError::internal("storing a payment method", e))?;
+    super::audit_change(
+        &state,
+        caller.user_id,
+        "payment_method.create",
+        format!("payment_method:{}", method.id),
+        Outcome::Success,
+        request_id.as_deref(),
+        serde_json::json!({"brand": method.brand}),
+    )
+    .await?;
+    tracing::info!(user_id = %caller.user_id, payment_method_id = %method.id, "saved a payment method");
+    Ok((StatusCode::CREATED, Json(method_response(&method)?)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/payment-methods",
+    tag = "money",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's saved cards.", body = PaymentMethodListResponse),
+        (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_payment_methods(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: AuthenticatedUser,
+) -> Result<Json<PaymentMethodListResponse>, ApiError> {
+    let access = Access::load(&state, caller, request_id(&headers)).await?;
+    access
+        .require(&state, Action::Read, &method_resource(None, caller.user_id))
+        .await?;
+
+    let methods = state
+        .store
+        .list_payment_methods(caller.user_id)
+        .await
+        .map_err(|e| ApiError::internal("listing payment methods", e))?;
+    let payment_methods = methods
+        .iter()
+        .map(method_response)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(PaymentMethodListResponse { payment_methods }))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v1/payment-methods/{payment_method_id}",
+    tag = "money",
+    security(("bearer" = [])),
+    params(("payment_method_id" = String, Path, description = "UUIDv7 of the payment method")),
+    responses(
+        (status = 204, description = "Deleted here and at the vault."),
+        (status = 404, description = "No such payment method, or not the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The vault call failed; retry later.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_payment_method(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: AuthenticatedUser,
+    PathId(payment_method_id): PathId,
+) -> Result<StatusCode, ApiError> {
+    let request_id = request_id(&headers);
+    let access = Access::load(&state, caller, request_id.clone()).await?;
+    let method = state
+        .store
+        .find_payment_method(payment_method_id)
+        .await
+        .map_err(|e| ApiError::internal("loading a payment method", e))?
+        .filter(|method| method.deleted_at.is_none())
+        .ok_or(ApiError::NotFound)?;
+    access
+        .require(
+            &state,
+            Action::Delete,
+            &method_resource(Some(method.id), method.user_id),
+        )
+        .await?;
+
+    match state
+        .vault
+        .delete_card(UserId(method.user_id), &method.vault_token)
+        .await
+    {
+        // A card the vault no longer has is already gone there.
+        Ok(()) | Err(ServiceError::NotFound) => {}
+        Err(e) => return Err(vault_unavailable(e)),
+    }
+    state
+        .store
+        .delete_payment_method(method.id, now())
+        .await
+        .map_err(|e| ApiError::internal("deleting a payment method", e))?;
+    super::audit_change(
+        &state,
+        caller.user_id,
+        "payment_method.delete",
+        format!("payment_method:{}", method.id),
+        Outcome::Success,
+        request_id.as_deref(),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Maps a failed vault call to an internal error. The cause goes to the
+/// log and never contains card data.
+pub(super) fn vault_unavailable(error: ServiceError) -> ApiError {
+    ApiError::internal("calling the vault", error)
+}
