@@ -306,3 +306,49 @@ async fn pin_failures_become_events() {
     assert!(response.headers().contains_key("retry-after"));
     live.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_device_then_card_locks_account() {
+    let live = start_with(SecurityConfig::default()).await;
+    live.register("takeover@example.com").await;
+    live.login("takeover@example.com", "device-1").await;
+    // The second device passes MFA with an emailed code, which is also the
+    // session's step-up check, so only the rule stands in the way.
+    let tokens = live.login("takeover@example.com", "device-2").await;
+    assert_eq!(stored_events(&live, kind::NEW_DEVICE).await.len(), 1);
+
+    let card = json!({
+        "vault_token": format!("tok_{}", "a".repeat(32)),
+        "brand": "visa",
+        "last4": "4242",
+        "expiry_month": 12,
+        "expiry_year": 2099,
+    });
+    let response = live
+        .client
+        .post(live.url("/v1/payment-methods"))
+        .bearer_auth(text(&tokens, "access_token"))
+        .json(&card)
+        .send()
+        .await
+        .expect("send");
+
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let problem: Value = response.json().await.expect("problem body");
+    assert_eq!(problem["type"], "account-locked", "{problem}");
+    assert_eq!(
+        stored_events(&live, kind::NEW_DEVICE_PAYMENT_CHANGE)
+            .await
+            .len(),
+        1
+    );
+    let (status, methods) = live
+        .get_with("/v1/payment-methods", text(&tokens, "access_token"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the lock ends the session: {methods}"
+    );
+    live.server.shutdown().await;
+}

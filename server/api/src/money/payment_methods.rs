@@ -117,6 +117,18 @@ pub async fn register_payment_method(
     // step-up: a new card needs an MFA check from this session within the
     // configured window, so a stolen access token alone cannot add one.
     crate::identity::step_up::require_recent_mfa(&state, &caller).await?;
+    // A new card soon after a sign-in from a new device is a takeover
+    // pattern: the rule raises a high-severity event, which can lock the
+    // account, and then the card is not saved.
+    if crate::security::rules::note_payment_method_change(&state, caller.user_id).await? {
+        crate::security::ensure_not_locked(
+            &state,
+            caller.user_id,
+            "payment_method.add",
+            request_id.as_deref(),
+        )
+        .await?;
+    }
 
     let today = now().date();
     request
