@@ -274,6 +274,57 @@ async fn invitation_codes_single_use(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
+async fn member_cannot_accept_invitation(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let payer = api.sign_up("payer").await;
+    let (_, household) = api
+        .as_user(
+            &payer,
+            "POST",
+            "/v1/households",
+            Some(&json!({"name": "Home"})),
+        )
+        .await;
+    let id = household["household_id"].as_str().expect("id");
+    let (_, invitation) = api
+        .as_user(
+            &payer,
+            "POST",
+            &format!("/v1/households/{id}/invitations"),
+            Some(&json!({"role": "participant"})),
+        )
+        .await;
+
+    // The only primary payer accepting a participant invitation would leave
+    // the household without one.
+    let (status, problem) = api
+        .as_user(
+            &payer,
+            "POST",
+            "/v1/invitations/accept",
+            Some(&json!({"code": invitation["code"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let (_, members) = api
+        .as_user(&payer, "GET", &format!("/v1/households/{id}/members"), None)
+        .await;
+    assert_eq!(members["members"][0]["role"], "primary_payer", "{members}");
+
+    // The invitation stays unused for someone else.
+    let guest = api.sign_up("guest").await;
+    let (status, _) = api
+        .as_user(
+            &guest,
+            "POST",
+            "/v1/invitations/accept",
+            Some(&json!({"code": invitation["code"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    api.server.shutdown().await;
+}
+
 async fn store_user(backend: &TestBackend, byte: u8) -> Uuid {
     let user = UserRow {
         id: Uuid::now_v7(),
@@ -400,4 +451,5 @@ on_both_backends!(
     invitation_codes_single_use,
     concurrent_accepts_join_once,
     expired_invitation_is_refused,
+    member_cannot_accept_invitation,
 );

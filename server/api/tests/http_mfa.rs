@@ -37,7 +37,8 @@ fn text<'a>(value: &'a Value, field: &str) -> &'a str {
 }
 
 /// Enables TOTP for the user of `token` and returns the base32 secret.
-async fn enable_totp(live: &MfaLive, token: &str) -> String {
+async fn enable_totp(live: &MfaLive, email: &str, token: &str) -> String {
+    live.step_up_by_email(email, token).await;
     let (status, enrollment) = live.post("/v1/me/mfa/totp", Some(token), &json!({})).await;
     assert_eq!(status, StatusCode::OK, "{enrollment}");
     let secret = text(&enrollment, "secret").to_owned();
@@ -71,7 +72,7 @@ async fn totp_accepted_once(backend: TestBackend) {
     let email = "totp@example.org";
     live.register(email, "phone-a").await;
     let token = live.access_token(email, "phone-a").await;
-    let secret = enable_totp(&live, &token).await;
+    let secret = enable_totp(&live, email, &token).await;
 
     // The confirmation used the current step; the next step is within the
     // one-step skew and unused.
@@ -115,6 +116,7 @@ async fn recovery_code_works_once() {
     let email = "recovery@example.org";
     live.register(email, "phone-a").await;
     let token = live.access_token(email, "phone-a").await;
+    live.step_up_by_email(email, &token).await;
     let (status, enrollment) = live.post("/v1/me/mfa/totp", Some(&token), &json!({})).await;
     assert_eq!(status, StatusCode::OK);
     let code = oathtool(text(&enrollment, "secret"), 0);
@@ -380,7 +382,7 @@ async fn disabling_totp_needs_step_up() {
     let email = "disable@example.org";
     live.register(email, "phone-a").await;
     let token = live.access_token(email, "phone-a").await;
-    let secret = enable_totp(&live, &token).await;
+    let secret = enable_totp(&live, email, &token).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let (status, problem) = live
@@ -414,6 +416,7 @@ async fn sms_factor_after_phone_verification() {
     let phone = "+4915112345678";
     live.register(email, "phone-a").await;
     let token = live.access_token(email, "phone-a").await;
+    live.step_up_by_email(email, &token).await;
 
     let (status, sent) = live
         .post("/v1/me/phone", Some(&token), &json!({"phone": phone}))
@@ -542,6 +545,7 @@ async fn sms_gateway_receives_code() {
     let phone = "+4915187654321";
     live.register(email, "phone-a").await;
     let token = live.access_token(email, "phone-a").await;
+    live.step_up_by_email(email, &token).await;
 
     let (status, _) = live
         .post("/v1/me/phone", Some(&token), &json!({"phone": phone}))
@@ -705,4 +709,28 @@ async fn email_change_needs_step_up_and_new_code() {
     let (status, tokens) = live.post("/v1/auth/login", None, &login).await;
     assert_eq!(status, StatusCode::OK);
     assert!(tokens["access_token"].is_string(), "{tokens}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_factor_needs_step_up() {
+    let live = MfaLive::start(TestBackend::sqlcipher().await, |_| {}).await;
+    let email = "stolen.token@example.org";
+    live.register(email, "phone-a").await;
+    // A password-only session, as a stolen access token would be.
+    let token = live.access_token(email, "phone-a").await;
+
+    let attempts = [
+        ("/v1/me/mfa/totp", json!({})),
+        ("/v1/me/phone", json!({"phone": "+4915112345678"})),
+        ("/v1/me/webauthn/registrations", json!({})),
+    ];
+    for (path, body) in attempts {
+        let (status, problem) = live.post(path, Some(&token), &body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {problem}");
+        assert_eq!(problem["type"], "step-up-required", "{path}");
+    }
+
+    live.step_up_by_email(email, &token).await;
+    let (status, enrollment) = live.post("/v1/me/mfa/totp", Some(&token), &json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{enrollment}");
 }

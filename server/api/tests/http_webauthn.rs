@@ -46,6 +46,11 @@ fn allowed_android_origin() -> String {
 /// Starts a server on a SQLCipher and one on a PostgreSQL backend, both
 /// accepting `WEB_ORIGIN` and the allowed Android and iOS origins.
 async fn servers() -> Vec<Live> {
+    servers_with_step_up(300).await
+}
+
+/// Like [`servers`], with step-up checks valid for `step_up_seconds`.
+async fn servers_with_step_up(step_up_seconds: u64) -> Vec<Live> {
     let mut live = Vec::new();
     for mut backend in [
         TestBackend::sqlcipher().await,
@@ -57,6 +62,7 @@ async fn servers() -> Vec<Live> {
             allowed_native_origins: vec![allowed_android_origin(), ALLOWED_IOS_ORIGIN.to_owned()],
             ..WebauthnConfig::default()
         };
+        backend.config.mfa.step_up_seconds = step_up_seconds;
         live.push(Live::start_on(backend).await);
     }
     live
@@ -76,10 +82,10 @@ impl<'a> User<'a> {
     async fn sign_up(live: &'a Live, email: &str) -> Self {
         live.register(email).await;
         let tokens = live.login(email, "device-1").await;
-        Self {
-            live,
-            access_token: text(&tokens, "access_token").to_owned(),
-        }
+        let access_token = text(&tokens, "access_token").to_owned();
+        // Registering an authenticator needs a recent check.
+        live.step_up(email, &access_token).await;
+        Self { live, access_token }
     }
 
     async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
@@ -626,7 +632,7 @@ async fn credential_limit_is_enforced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passkey_passes_login_mfa_and_step_up() {
-    for live in servers().await {
+    for live in servers_with_step_up(3).await {
         let backend = live.backend.backend_name();
         let user = User::sign_up(&live, "passkey.login@example.com").await;
         let mut passkey = SoftPasskey::new(true);
@@ -670,8 +676,9 @@ async fn passkey_passes_login_mfa_and_step_up() {
         let (status, replay) = live.post("/v1/auth/mfa/webauthn/verify", &verify).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{backend}: {replay}");
 
-        // The first session logged in with the password only, so changing
-        // the password needs a step-up, which an assertion passes.
+        // The first session's step-up for the registration has expired, so
+        // changing the password needs a new one, which an assertion passes.
+        tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
         let change = json!({
             "current_password": http_support::GOOD_PASSWORD,
             "new_password": "Granite-Orchid-Lantern-9m2z!",

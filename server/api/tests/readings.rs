@@ -268,6 +268,44 @@ async fn payer_corrects_flagged_reading(backend: TestBackend) {
     s.api.server.shutdown().await;
 }
 
+async fn parallel_readings_see_each_other(backend: TestBackend) {
+    let s = setup(&backend).await;
+    for day in 1..=6u32 {
+        let base = 10_000 * day;
+        let baseline = reading(&base.to_string(), &format!("2026-11-{day:02}T08:00:00Z"));
+        let ((status, body), _) = s.submit(&s.reader, &baseline, &format!("base-{day}")).await;
+        assert!(status.is_success(), "{status}: {body}");
+
+        // In either order one of the two must be checked against the
+        // other: 200 more, then 100 more ten minutes later is a drop.
+        let higher = reading(
+            &(base + 200).to_string(),
+            &format!("2026-11-{day:02}T08:10:00Z"),
+        );
+        let lower = reading(
+            &(base + 100).to_string(),
+            &format!("2026-11-{day:02}T08:20:00Z"),
+        );
+        let higher_key = format!("higher-{day}");
+        let lower_key = format!("lower-{day}");
+        let responses = futures_join(vec![
+            s.submit(&s.reader, &higher, &higher_key),
+            s.submit(&s.reader, &lower, &lower_key),
+        ])
+        .await;
+
+        let statuses: Vec<&Value> = responses
+            .iter()
+            .map(|((_, response), _)| &response["status"])
+            .collect();
+        assert!(
+            !(statuses[0] == "accepted" && statuses[1] == "accepted"),
+            "day {day}: both readings accepted against the same previous one: {statuses:?}"
+        );
+    }
+    s.api.server.shutdown().await;
+}
+
 /// Runs the futures concurrently on the test's runtime.
 async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
@@ -296,4 +334,5 @@ on_both_backends!(
     readings_decided_by_rules,
     concurrent_duplicates_store_once,
     payer_corrects_flagged_reading,
+    parallel_readings_see_each_other,
 );

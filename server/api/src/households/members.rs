@@ -107,6 +107,7 @@ pub async fn create_invitation(
     responses(
         (status = 200, description = "The caller is now a member.", body = MemberResponse),
         (status = 404, description = "The code is unknown, expired or already used.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The caller is already a member of the household; the invitation stays unused.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn accept_invitation(
@@ -135,6 +136,14 @@ pub async fn accept_invitation(
         AcceptOutcome::Unknown => (Err(ApiError::NotFound), "unknown code"),
         AcceptOutcome::Expired => (Err(ApiError::NotFound), "expired"),
         AcceptOutcome::AlreadyUsed => (Err(ApiError::NotFound), "already used"),
+        AcceptOutcome::AlreadyMember => (
+            Err(ApiError::Conflict {
+                detail: "you are already a member of this household; the invitation was not \
+                         used, and a primary payer can change your role instead"
+                    .to_owned(),
+            }),
+            "already a member",
+        ),
     };
     let (outcome, resource) = match &result {
         Ok(member) => (

@@ -85,34 +85,39 @@ pub async fn submit_reading(
         return Ok(replayed);
     }
 
-    // Decide.
-    let previous = state
-        .store
-        .latest_reading(meter.id)
-        .await
-        .map_err(|e| ApiError::internal("loading the previous reading", e))?;
-    let decision = decide(&meter, previous.as_ref(), &request, &valid);
-    let reading_id = Uuid::now_v7();
-    let response = SubmitReadingResponse {
-        reading_id: reading_id.to_string(),
-        status: decision.status,
-        reasons: decision.reasons.clone(),
-    };
-
-    // Store the reading (unless rejected) with the key's response.
-    let status = if decision.status == ReadingStatus::Rejected {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let stored = idempotency::stored(status, &response)?;
-    if decision.status == ReadingStatus::Rejected {
-        state
+    // Decide, then store if the reading decided against is still the
+    // latest; a reading or correction that landed in between means deciding
+    // again, so two parallel readings are never both checked against the
+    // same previous one.
+    let mut attempts = 0;
+    let (reading_id, decision, status) = loop {
+        attempts += 1;
+        let previous = state
             .store
-            .complete_key(&key, stored, OffsetDateTime::now_utc())
+            .latest_reading(meter.id)
             .await
-            .map_err(|e| ApiError::internal("storing a rejected reading's response", e))?;
-    } else {
+            .map_err(|e| ApiError::internal("loading the previous reading", e))?;
+        let decision = decide(&meter, previous.as_ref(), &request, &valid);
+        let reading_id = Uuid::now_v7();
+        let response = SubmitReadingResponse {
+            reading_id: reading_id.to_string(),
+            status: decision.status,
+            reasons: decision.reasons.clone(),
+        };
+        let status = if decision.status == ReadingStatus::Rejected {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        let stored = idempotency::stored(status, &response)?;
+        if decision.status == ReadingStatus::Rejected {
+            state
+                .store
+                .complete_key(&key, stored, OffsetDateTime::now_utc())
+                .await
+                .map_err(|e| ApiError::internal("storing a rejected reading's response", e))?;
+            break (reading_id, decision, status);
+        }
         let row = ReadingRow {
             id: reading_id,
             meter_id: meter.id,
@@ -131,15 +136,36 @@ pub async fn submit_reading(
             submitted_by: caller.user_id,
             submitted_at: now(),
         };
-        state
+        let basis = previous.as_ref().map(|p| (p.id, p.value_milli));
+        let recorded = state
             .store
-            .record_reading(row, &key, stored)
+            .record_reading(row, basis, &key, stored)
             .await
             .map_err(|e| ApiError::internal("storing a reading", e))?;
-    }
+        if recorded {
+            break (reading_id, decision, status);
+        }
+        tracing::info!(%meter_id, attempts, "the meter's latest reading changed; deciding again");
+        if attempts >= MAX_DECISION_ATTEMPTS {
+            return Err(ApiError::Conflict {
+                detail: "other readings of this meter kept arriving while this one was \
+                         checked; send it again with the same Idempotency-Key"
+                    .to_owned(),
+            });
+        }
+    };
+    let response = SubmitReadingResponse {
+        reading_id: reading_id.to_string(),
+        status: decision.status,
+        reasons: decision.reasons.clone(),
+    };
     tracing::info!(%meter_id, %reading_id, status = status_name(decision.status), "decided a meter reading");
     Ok((status, axum::Json(response)).into_response())
 }
+
+/// Times a reading is decided again when other readings of its meter
+/// land first.
+const MAX_DECISION_ATTEMPTS: u32 = 5;
 
 /// The domain's verdict on one reading.
 struct Verdict {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::codes::{self, CodeMessage, purpose};
 use super::factors::{PENDING_EMAIL_COLUMN, PHONE_COLUMN, audit_account_change};
 use super::mfa::format_time;
-use super::step_up::{self, require_recent_mfa};
+use super::step_up::require_recent_mfa;
 use crate::AppState;
 use crate::audit::Outcome;
 use crate::auth::AuthenticatedUser;
@@ -317,11 +317,10 @@ pub async fn add_phone(
     StrictJson(request): StrictJson<PhoneRequest>,
 ) -> Result<(StatusCode, Json<CodeSentResponse>), ApiError> {
     let phone = e164(&request.phone)?;
+    // Adding or replacing a factor needs a recent check, or a stolen access
+    // token could add the thief's own phone.
+    require_recent_mfa(&state, &caller).await?;
     let mut mfa = state.mfa.state(caller.user_id).await?;
-    // Replacing an existing factor is as sensitive as disabling it.
-    if super::factors::has_strong_factor(&mfa) {
-        require_recent_mfa(&state, &caller).await?;
-    }
     mfa.pending_phone_ciphertext = Some(
         state
             .mfa
@@ -375,6 +374,7 @@ pub async fn verify_phone(
     StrictJson(request): StrictJson<CodeRequest>,
 ) -> Result<StatusCode, ApiError> {
     let request_id = request_id(&headers);
+    require_recent_mfa(&state, &caller).await?;
     let mut mfa = state.mfa.state(caller.user_id).await?;
     let Some(pending) = mfa.pending_phone_ciphertext.take() else {
         return Err(ApiError::Conflict {
@@ -404,8 +404,6 @@ pub async fn verify_phone(
     mfa.phone_ciphertext = Some(pending);
     mfa.phone_verified_at = Some(OffsetDateTime::now_utc());
     state.mfa.save(mfa).await?;
-    // Receiving the code proved possession of the phone in this session.
-    step_up::record_check(&state, caller.user_id, caller.session_id, "sms_code").await?;
     audit_account_change(
         &state,
         caller.user_id,

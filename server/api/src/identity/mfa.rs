@@ -562,7 +562,7 @@ mod tests {
     fn amr_names_the_factor() {
         assert_eq!(amr_after("totp"), vec!["pwd", "otp", "mfa"]);
         assert_eq!(amr_after("sms_code"), vec!["pwd", "sms", "mfa"]);
-        assert_eq!(amr_after("webauthn"), vec!["pwd", "webauthn", "mfa"]);
+        assert_eq!(amr_after("webauthn"), vec!["pwd", "hwk", "mfa"]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 use super::factors::{
     TOTP_SECRET_COLUMN, audit_account_change, check_digits, has_strong_factor, random_bytes,
 };
-use super::step_up::{self, require_recent_mfa};
+use super::step_up::require_recent_mfa;
 use crate::AppState;
 use crate::audit::Outcome;
 use crate::auth::AuthenticatedUser;
@@ -194,6 +194,9 @@ pub async fn enroll(
     headers: HeaderMap,
     caller: AuthenticatedUser,
 ) -> Result<Json<TotpEnrollmentResponse>, ApiError> {
+    // Adding a factor needs a recent check, or a stolen access token could
+    // add the thief's own factor and then pass every step-up with it.
+    require_recent_mfa(&state, &caller).await?;
     let mut mfa = state.mfa.state(caller.user_id).await?;
     if mfa.totp_enabled_at.is_some() {
         return Err(ApiError::Conflict {
@@ -262,6 +265,7 @@ pub async fn confirm(
     StrictJson(request): StrictJson<CodeRequest>,
 ) -> Result<Json<RecoveryCodesResponse>, ApiError> {
     let request_id = request_id(&headers);
+    require_recent_mfa(&state, &caller).await?;
     let mfa = state.mfa.state(caller.user_id).await?;
     if mfa.totp_enabled_at.is_some() || mfa.totp_secret_ciphertext.is_none() {
         return Err(ApiError::Conflict {
@@ -289,8 +293,6 @@ pub async fn confirm(
     mfa.totp_enabled_at = Some(now);
     state.mfa.save(mfa).await?;
     let recovery_codes = new_recovery_codes(&state, caller.user_id).await?;
-    // Enrolling proved possession of the new factor in this session.
-    step_up::record_check(&state, caller.user_id, caller.session_id, "totp").await?;
     audit_account_change(
         &state,
         caller.user_id,

@@ -67,6 +67,9 @@ pub enum AcceptOutcome {
     Expired,
     /// The invitation was already used.
     AlreadyUsed,
+    /// The user is already a member of the household; the invitation stays
+    /// unused, so it cannot change an existing member's role.
+    AlreadyMember,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

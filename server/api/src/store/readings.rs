@@ -100,13 +100,18 @@ pub trait ReadingStore: Send + Sync {
         response: StoredResponse,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
-    /// Stores `reading` and the key's response in one transaction.
+    /// Stores `reading` and the key's response in one transaction, if the
+    /// meter's latest reading that is not rejected is still `basis` (its id
+    /// and value, `None` for no reading), the one the decision compared
+    /// against. Returns `false`, storing nothing, when another reading or a
+    /// correction changed it in the meantime; the caller decides again.
     async fn record_reading(
         &self,
         reading: ReadingRow,
+        basis: Option<(Uuid, u64)>,
         key: &KeyRef,
         response: StoredResponse,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
     async fn find_reading(&self, id: Uuid) -> Result<Option<ReadingRow>, StoreError>;
     /// Applies a correction to its reading and keeps it as history, in one
     /// transaction. Returns `false`, changing nothing, when the reading's

@@ -146,6 +146,30 @@ impl MfaLive {
         );
     }
 
+    /// Passes a step-up check for the session of `token` with a code
+    /// emailed to `email`, as adding a factor needs.
+    pub async fn step_up_by_email(&self, email: &str, token: &str) {
+        const SUBJECT: &str = "Your SharePay security code";
+        let before = self.messages(email, SUBJECT).len();
+        let (status, sent) = self
+            .post(
+                "/v1/me/step-up/challenge",
+                Some(token),
+                &serde_json::json!({"method": "email_code"}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::ACCEPTED, "{sent}");
+        let code = self.wait_for_code(email, SUBJECT, before + 1).await;
+        let (status, passed) = self
+            .post(
+                "/v1/me/step-up/verify",
+                Some(token),
+                &serde_json::json!({"method": "email_code", "code": code}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{passed}");
+    }
+
     /// Lists the matching messages in the mailbox, oldest first.
     pub fn messages(&self, recipient: &str, subject: &str) -> Vec<String> {
         mailbox_messages(&self.mailbox(), recipient, subject)

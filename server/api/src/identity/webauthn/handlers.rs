@@ -19,6 +19,7 @@ use crate::AppState;
 use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::extract::{PathId, StrictJson};
+use crate::identity::step_up::require_recent_mfa;
 use crate::routes::request_id;
 use crate::store::webauthn::WebauthnCredentialRow;
 
@@ -41,6 +42,9 @@ pub async fn start_registration(
     caller: AuthenticatedUser,
     StrictJson(request): StrictJson<StartRegistrationRequest>,
 ) -> Result<Json<CeremonyResponse>, ApiError> {
+    // Adding a factor needs a recent check, or a stolen access token could
+    // register the thief's own authenticator.
+    require_recent_mfa(&state, &caller).await?;
     let started = service::start_registration(&state, caller.user_id, request.kind).await?;
     Ok(Json(ceremony_response(started)?))
 }
@@ -68,6 +72,7 @@ pub async fn finish_registration(
     PathId(ceremony_id): PathId,
     StrictJson(request): StrictJson<FinishRegistrationRequest>,
 ) -> Result<(StatusCode, Json<WebauthnCredentialView>), ApiError> {
+    require_recent_mfa(&state, &caller).await?;
     let row = service::finish_registration(
         &state,
         caller.user_id,
@@ -123,6 +128,8 @@ pub async fn remove_credential(
     caller: AuthenticatedUser,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
+    // Removing a factor is as sensitive as disabling TOTP.
+    require_recent_mfa(&state, &caller).await?;
     service::remove_credential(&state, caller.user_id, id, request_id(&headers)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -245,6 +245,17 @@ impl HouseholdStore for PostgresStore {
             return Ok(AcceptOutcome::Expired);
         }
         let role = role_from_db("invitation", &role)?;
+        let member = transaction
+            .query_opt(
+                "SELECT 1 FROM household_members \
+                 WHERE household_id = $1 AND user_id = $2 AND removed_at IS NULL FOR UPDATE",
+                &[&household_id, &user_id],
+            )
+            .await
+            .map_err(pg_error)?;
+        if member.is_some() {
+            return Ok(AcceptOutcome::AlreadyMember);
+        }
         transaction
             .execute(
                 "UPDATE household_invitations SET accepted_by = $2, accepted_at = $3 \

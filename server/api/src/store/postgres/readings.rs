@@ -131,11 +131,43 @@ impl ReadingStore for PostgresStore {
     async fn record_reading(
         &self,
         reading: ReadingRow,
+        basis: Option<(Uuid, u64)>,
         key: &KeyRef,
         response: StoredResponse,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(pg_error)?;
+        // The meter's row lock serializes readings and corrections of one
+        // meter, so the latest reading cannot change before the insert.
+        transaction
+            .execute(
+                "SELECT 1 FROM meters WHERE id = $1 FOR UPDATE",
+                &[&reading.meter_id],
+            )
+            .await
+            .map_err(pg_error)?;
+        let latest = transaction
+            .query_opt(
+                "SELECT id, value_milli FROM meter_readings \
+                 WHERE meter_id = $1 AND status <> 'rejected' \
+                 ORDER BY taken_at DESC, id DESC LIMIT 1",
+                &[&reading.meter_id],
+            )
+            .await
+            .map_err(pg_error)?
+            .map(|row| -> Result<(Uuid, i64), StoreError> {
+                Ok((
+                    row.try_get(0).map_err(pg_error)?,
+                    row.try_get(1).map_err(pg_error)?,
+                ))
+            })
+            .transpose()?;
+        let expected = basis
+            .map(|(id, value)| Ok::<_, StoreError>((id, to_i64("value_milli", value)?)))
+            .transpose()?;
+        if latest != expected {
+            return Ok(false);
+        }
         let usage = reading
             .usage_milli
             .map(|usage| to_i64("usage_milli", usage))
@@ -179,7 +211,8 @@ impl ReadingStore for PostgresStore {
             )
             .await
             .map_err(pg_error)?;
-        transaction.commit().await.map_err(pg_error)
+        transaction.commit().await.map_err(pg_error)?;
+        Ok(true)
     }
 
     async fn latest_reading(&self, meter_id: Uuid) -> Result<Option<ReadingRow>, StoreError> {
@@ -215,6 +248,15 @@ impl ReadingStore for PostgresStore {
         let transaction = client.transaction().await.map_err(pg_error)?;
         let previous_value = to_i64("value_milli", correction.previous_value_milli)?;
         let value = to_i64("value_milli", correction.value_milli)?;
+        // Takes the same meter lock as a new reading, see record_reading.
+        transaction
+            .execute(
+                "SELECT 1 FROM meters WHERE id = \
+                 (SELECT meter_id FROM meter_readings WHERE id = $1) FOR UPDATE",
+                &[&correction.reading_id],
+            )
+            .await
+            .map_err(pg_error)?;
         let updated = transaction
             .execute(
                 "UPDATE meter_readings SET value_milli = $2, status = $3 \

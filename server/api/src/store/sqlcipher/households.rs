@@ -298,6 +298,18 @@ impl HouseholdStore for SqlCipherStore {
                     detail: e.to_string(),
                 })?;
             let user = user_id.as_bytes().as_slice();
+            let member: Option<i64> = transaction
+                .query_row(
+                    "SELECT 1 FROM household_members \
+                     WHERE household_id = ?1 AND user_id = ?2 AND removed_at IS NULL",
+                    params![household, user],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db_error)?;
+            if member.is_some() {
+                return Ok(AcceptOutcome::AlreadyMember);
+            }
             transaction
                 .execute(
                     "UPDATE household_invitations SET accepted_by = ?2, accepted_at = ?3 \

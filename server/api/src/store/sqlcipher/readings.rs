@@ -152,14 +152,35 @@ impl ReadingStore for SqlCipherStore {
     async fn record_reading(
         &self,
         reading: ReadingRow,
+        basis: Option<(Uuid, u64)>,
         key: &KeyRef,
         response: StoredResponse,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let key = key.clone();
         self.with_connection(move |connection| {
+            // IMMEDIATE takes the write lock first, so no other reading can
+            // land between this check and the insert.
             let transaction = connection
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_error)?;
+            let latest: Option<(Vec<u8>, i64)> = transaction
+                .query_row(
+                    "SELECT id, value_milli FROM meter_readings \
+                     WHERE meter_id = ?1 AND status <> 'rejected' \
+                     ORDER BY taken_at DESC, id DESC LIMIT 1",
+                    params![reading.meter_id.as_bytes().as_slice()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(db_error)?;
+            let expected = basis
+                .map(|(id, value)| {
+                    Ok::<_, StoreError>((id.as_bytes().to_vec(), to_i64("value_milli", value)?))
+                })
+                .transpose()?;
+            if latest != expected {
+                return Ok(false);
+            }
             let usage = reading
                 .usage_milli
                 .map(|usage| to_i64("usage_milli", usage))
@@ -190,7 +211,8 @@ impl ReadingStore for SqlCipherStore {
                 )
                 .map_err(db_error)?;
             complete_in(&transaction, &key, &response, reading.submitted_at)?;
-            transaction.commit().map_err(db_error)
+            transaction.commit().map_err(db_error)?;
+            Ok(true)
         })
         .await
     }
