@@ -93,14 +93,43 @@ impl VaultStore {
         .await
     }
 
-    /// Stores the final response of a claimed charge.
+    /// Stores the final response of a claimed charge under its charge id,
+    /// so a refund can find it.
     pub async fn complete_charge(
         &self,
         idempotency_key: String,
+        charge_id: String,
         response: String,
     ) -> Result<(), StoreError> {
-        self.set_charge_state(idempotency_key, "completed", Some(response))
-            .await
+        self.with_connection(move |connection| {
+            connection
+                .execute(
+                    "UPDATE charges SET state = 'completed', charge_id = ?2, response = ?3
+                     WHERE idempotency_key = ?1",
+                    params![idempotency_key, charge_id, response],
+                )
+                .map(|_| ())
+                .map_err(db_error)
+        })
+        .await
+    }
+
+    /// Returns the stored response of the completed charge `charge_id`.
+    pub async fn find_completed_charge(
+        &self,
+        charge_id: String,
+    ) -> Result<Option<String>, StoreError> {
+        self.with_connection(move |connection| {
+            connection
+                .query_row(
+                    "SELECT response FROM charges WHERE charge_id = ?1 AND state = 'completed'",
+                    params![charge_id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db_error)
+        })
+        .await
     }
 
     /// Marks a claimed charge as failed in a way a retry may repeat.
