@@ -718,8 +718,8 @@ async fn delegate_approves_one_bill(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
-/// A refund the processor rejects answers 409 with the reason, posts
-/// nothing, and answers the same on a retry under the same key.
+/// A refund the processor rejects returns 409 with the reason, posts
+/// nothing, and returns the same on a retry under the same key.
 async fn failed_refund_posts_nothing(backend: TestBackend) {
     let api = Api::start(&backend).await;
     let household = approved_household(&api).await;

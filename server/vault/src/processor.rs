@@ -75,7 +75,7 @@ pub enum RefundFailureReason {
     /// The card was closed or expired since the charge, so the issuer
     /// cannot take the money back onto it.
     ExpiredOrCanceledCard,
-    /// The processor knows no charge with that reference.
+    /// The processor has no charge with that reference.
     UnknownCharge,
 }
 

@@ -124,8 +124,8 @@ pub struct ChargeRefundRequest {
 pub enum ChargeRefundStatus {
     /// The money goes back to the card.
     Succeeded,
-    /// The processor rejected the refund; `reason` says why. No money moved,
-    /// and the amount stays refundable.
+    /// The processor rejected the refund, and `reason` gives the cause. No
+    /// money moved, and the amount stays refundable.
     Failed,
 }
 

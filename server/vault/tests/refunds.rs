@@ -55,7 +55,7 @@ impl Setup {
         }
     }
 
-    /// The remote (HTTP) client first, then the in-process one.
+    /// Returns the remote (HTTP) client first, then the in-process one.
     fn clients(&self) -> [(&'static str, VaultClient); 2] {
         [
             ("remote", self.remote.clone()),

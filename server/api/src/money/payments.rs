@@ -10,7 +10,7 @@
 //! with the same vault key, so the card is charged once. The steps run in
 //! their own task, so a client that disconnects does not cut them short.
 //!
-//! A refund asks the vault to refund the payment's vault charge first,
+//! A refund first calls the vault to refund the payment's vault charge,
 //! under a vault key derived from the request's `Idempotency-Key`, so a
 //! retry refunds the card once. Only a refund the processor accepted is
 //! stored, with its ledger posting and response, in one transaction.
@@ -556,7 +556,7 @@ async fn store_refund(
         RefundInsert::ExceedsPayment { refundable_minor } => {
             // NOTE: the vault already refunded the card here. Only a refund
             // racing one recorded before refunds reached the vault gets
-            // this far, because the vault holds the same limit atomically.
+            // this far, because the vault checks the same limit atomically.
             tracing::error!(payment_id = %payment.id, refundable_minor, "the vault refunded more than the ledger allows");
             Err(exceeds_payment(refundable_minor))
         }
@@ -598,8 +598,8 @@ async fn check_refundable(
 }
 
 /// Refunds the payment's vault charge under a vault key derived from the
-/// request's idempotency key, so a retry of the same request reaches the
-/// vault's stored answer instead of refunding again.
+/// request's idempotency key, so a retry of the same request gets the
+/// vault's stored response instead of refunding again.
 async fn refund_at_vault(
     state: &AppState,
     payment: &PaymentRow,
@@ -656,8 +656,8 @@ async fn refund_at_vault(
     }
 }
 
-/// The vault's idempotency key for a refund request: `sharepay-refund-`
-/// and the hex SHA-256 of the caller's key scope and key. The body is left
+/// Derives the vault's idempotency key for a refund request:
+/// `sharepay-refund-` and the hex SHA-256 of the caller's key scope and key. The body is left
 /// out, so a retry with a changed amount reaches the vault's
 /// `idempotency-key-reused` check instead of refunding a second time.
 fn vault_refund_key(key: &KeyRef) -> String {

@@ -226,7 +226,7 @@ fn is_charge_id(charge_id: &str) -> bool {
     })
 }
 
-/// SHA-256 of the charge id and amount, so a replay can be told apart
+/// SHA-256 of the charge id and amount, so a replay can be distinguished
 /// from a different refund under the same key.
 fn refund_request_hash(
     charge_id: &str,

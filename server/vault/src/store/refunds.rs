@@ -1,6 +1,6 @@
 //! Refunds of charges: one row per idempotency key, claimed as `pending`
 //! before the processor is called, then `succeeded` or `failed` with the
-//! stored response. A pending or succeeded refund holds its amount against
+//! stored response. A pending or succeeded refund reserves its amount on
 //! the charge, so concurrent refunds cannot together exceed the capture.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -64,7 +64,7 @@ impl VaultStore {
 
             let outcome = match existing {
                 None => {
-                    let held: i64 = transaction
+                    let reserved_minor: i64 = transaction
                         .query_row(
                             "SELECT COALESCE(SUM(amount_minor), 0) FROM refunds
                              WHERE charge_id = ?1 AND state IN ('pending', 'succeeded')",
@@ -72,7 +72,7 @@ impl VaultStore {
                             |row| row.get(0),
                         )
                         .map_err(db_error)?;
-                    let refundable_minor = (claim.captured_minor - held).max(0);
+                    let refundable_minor = (claim.captured_minor - reserved_minor).max(0);
                     if claim.amount_minor > refundable_minor {
                         RefundClaim::ExceedsCaptured { refundable_minor }
                     } else {
@@ -101,7 +101,7 @@ impl VaultStore {
                     RefundClaim::InProgress
                 }
                 Some(_) => {
-                    // A stale pending row still holds its amount, so taking
+                    // A stale pending row still reserves its amount, so taking
                     // it over needs no new limit check.
                     transaction
                         .execute(
@@ -119,7 +119,7 @@ impl VaultStore {
     }
 
     /// Stores the final response of a claimed refund. `succeeded` keeps
-    /// the amount held against the charge, and `failed` releases it.
+    /// the amount reserved on the charge, and `failed` releases it.
     pub async fn complete_refund(
         &self,
         idempotency_key: String,
@@ -172,7 +172,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn pending_refund_holds_amount() {
+    async fn pending_refund_reserves_amount() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = VaultStore::open(&dir.path().join("vault.db"), &[6u8; 32]).expect("open");
 
