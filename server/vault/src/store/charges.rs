@@ -197,4 +197,39 @@ mod tests {
         assert_eq!(concurrent, ChargeClaim::InProgress);
         assert_eq!(other_body, ChargeClaim::KeyReused);
     }
+
+    #[tokio::test]
+    async fn migration_backfills_charge_ids() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("vault.db");
+        let key = [8u8; 32];
+        {
+            // A database at schema version 1, before charges had an id column.
+            let connection = sharepay_sqlcipher::open_keyed(&path, &key).expect("open");
+            connection
+                .execute_batch(&format!(
+                    "BEGIN; {} PRAGMA user_version = 1; COMMIT;",
+                    super::super::MIGRATIONS[0]
+                ))
+                .expect("schema version 1");
+            connection
+                .execute(
+                    "INSERT INTO charges (idempotency_key, request_hash, state, started_at, response)
+                     VALUES ('key-1', x'01', 'completed', 100, ?1)",
+                    params![r#"{"charge_id":"ch_old","status":"approved"}"#],
+                )
+                .expect("old charge");
+        }
+
+        let store = VaultStore::open(&path, &key).expect("migrate");
+        let found = store
+            .find_completed_charge("ch_old".into())
+            .await
+            .expect("find");
+
+        assert_eq!(
+            found.as_deref(),
+            Some(r#"{"charge_id":"ch_old","status":"approved"}"#)
+        );
+    }
 }
