@@ -131,6 +131,12 @@ impl RunningServer {
         outcome
     }
 
+    /// Returns an in-process client of the embedded vault, or `None` when
+    /// the vault runs remote.
+    pub fn embedded_vault_client(&self) -> Option<VaultClient> {
+        self.vault.as_ref().map(RunningVault::in_process_client)
+    }
+
     /// Returns a handle that starts a graceful shutdown when sent `true`.
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
