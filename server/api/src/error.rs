@@ -249,8 +249,10 @@ impl ApiError {
                 suspicious activity; contact an administrator to unlock it"
                 .to_owned(),
             Self::StepUpRequired { methods } => format!(
-                "this change needs a recent MFA check; pass one at POST /v1/me/step-up/verify \
-                 with one of these methods: {}",
+                "this change needs a recent MFA check: ask for a code with \
+                 POST /v1/me/step-up/challenge (or use a security key under \
+                 /v1/me/webauthn/assertions), then pass it at POST /v1/me/step-up/verify; \
+                 your methods: {}",
                 methods.join(", ")
             ),
             Self::IdempotencyKeyInProgress => {
