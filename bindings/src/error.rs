@@ -45,6 +45,10 @@ impl From<ClientError> for SharePayError {
         match error {
             ClientError::InvalidInput(_) => Self::InvalidInput { reason },
             ClientError::Unauthorized(_) => Self::Unauthorized { reason },
+            // NOTE: the shells do not have an MFA screen yet, so a login that
+            // needs a second check reaches them as Unauthorized with the
+            // methods in the reason.
+            ClientError::MfaRequired { .. } => Self::Unauthorized { reason },
             ClientError::SessionRevoked(_) => Self::SessionRevoked { reason },
             ClientError::Forbidden(_) => Self::Forbidden { reason },
             ClientError::NotFound(_) => Self::NotFound { reason },

@@ -127,6 +127,72 @@ pub async fn sign_in(client: &SharePayClient, email: &str, register: bool) {
         .expect("login");
 }
 
+/// Logs in `email` on another phone of the same user: the server treats
+/// it as a new device, so the login passes MFA with the code it emails to
+/// the development mailbox of `server`.
+pub async fn sign_in_new_device(server: &TestServer, client: &SharePayClient, email: &str) {
+    let error = client
+        .login(email, SecretString::from(GOOD_PASSWORD))
+        .await
+        .expect_err("a new device needs a second check");
+    match &error {
+        sharepay_client::ClientError::MfaRequired { methods } => {
+            assert!(methods.iter().any(|m| m == "email_code"), "{methods:?}");
+        }
+        other => panic!("expected MfaRequired, got {other:?}"),
+    }
+    let mailbox = server.data_dir.path().join("mailbox");
+    let before = mailbox_codes(&mailbox, email).len();
+    client
+        .send_mfa_code("email_code")
+        .await
+        .expect("send the code");
+    let code = wait_for_code(&mailbox, email, before + 1).await;
+    client
+        .complete_mfa("email_code", SecretString::from(code))
+        .await
+        .expect("pass MFA with the emailed code");
+}
+
+/// The six-digit codes in the messages to `recipient`, oldest file first.
+fn mailbox_codes(mailbox: &Path, recipient: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(mailbox) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .filter(|text| text.contains(recipient) && text.contains("Your SharePay security code"))
+        .filter_map(|text| {
+            let body = text
+                .split_once("\n\n")
+                .map_or(text.as_str(), |(_, body)| body);
+            body.split(|c: char| !c.is_ascii_digit())
+                .find(|word| word.len() == 6)
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+async fn wait_for_code(mailbox: &Path, recipient: &str, count: usize) -> String {
+    for _ in 0..100 {
+        let codes = mailbox_codes(mailbox, recipient);
+        if codes.len() >= count {
+            return codes.last().cloned().expect("a code");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no code for {recipient} in {} within 5 s",
+        mailbox.display()
+    );
+}
+
 /// Ids of a household set up by its primary payer, with one meter assigned
 /// to a meter reader who joined by invitation.
 pub struct ReaderSetup {

@@ -9,7 +9,7 @@ use sharepay_client::clock::SystemClock;
 use sharepay_client::{ClientError, NewReading};
 use sharepay_domain::meter::ReadingKind;
 use sharepay_e2e::TestServer;
-use sharepay_e2e::phone::{ShiftedClock, open_phone, sign_in};
+use sharepay_e2e::phone::{ShiftedClock, open_phone, sign_in, sign_in_new_device};
 
 /// Moves the phone's clock to 30 s before the 15-minute access token
 /// expires, inside the refresh margin.
@@ -89,7 +89,7 @@ async fn ended_session_wipes_and_notifies() {
     let (a, a_events) = open_phone(&server, phone_a.path(), Arc::new(SystemClock));
     let (b, _) = open_phone(&server, phone_b.path(), Arc::new(SystemClock));
     sign_in(&a, "two.phones@example.org", true).await;
-    sign_in(&b, "two.phones@example.org", false).await;
+    sign_in_new_device(&server, &b, "two.phones@example.org").await;
     a.me().await.expect("profile cached on A");
     a.submit_reading(NewReading {
         meter_id: "meter-kept".into(),
@@ -134,7 +134,11 @@ async fn end_others_keeps_current() {
     let mut clients = Vec::new();
     for (index, phone) in phones.iter().enumerate() {
         let (client, events) = open_phone(&server, phone.path(), Arc::new(SystemClock));
-        sign_in(&client, "three.phones@example.org", index == 0).await;
+        if index == 0 {
+            sign_in(&client, "three.phones@example.org", true).await;
+        } else {
+            sign_in_new_device(&server, &client, "three.phones@example.org").await;
+        }
         clients.push((client, events));
     }
 
@@ -162,7 +166,7 @@ async fn logout_ends_server_session() {
     let (a, a_events) = open_phone(&server, phone_a.path(), Arc::new(SystemClock));
     let (b, _) = open_phone(&server, phone_b.path(), Arc::new(SystemClock));
     sign_in(&a, "leaving@example.org", true).await;
-    sign_in(&b, "leaving@example.org", false).await;
+    sign_in_new_device(&server, &b, "leaving@example.org").await;
     let fingerprint = a.device_fingerprint().expect("fingerprint");
 
     let confirmed = a.logout().await.expect("logout");

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sharepay_domain::wire::auth::RefreshRequest;
+use sharepay_domain::wire::mfa::{LoginResponse, MfaChallengeRequest, MfaVerifyRequest};
 use sharepay_domain::wire::security::PinFailureBatch;
 use sharepay_domain::wire::{
     LoginRequest, Problem, RegisterRequest, RegisterResponse, TokenResponse,
@@ -115,8 +116,23 @@ impl ApiClient {
         self.post_json("/v1/auth/register", request).await
     }
 
-    pub(crate) async fn login(&self, request: &LoginRequest) -> Result<TokenResponse, ClientError> {
+    pub(crate) async fn login(&self, request: &LoginRequest) -> Result<LoginResponse, ClientError> {
         self.post_json("/v1/auth/login", request).await
+    }
+
+    pub(crate) async fn mfa_challenge(
+        &self,
+        request: &MfaChallengeRequest,
+    ) -> Result<(), ClientError> {
+        let _: serde_json::Value = self.post_json("/v1/auth/mfa/challenge", request).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn mfa_verify(
+        &self,
+        request: &MfaVerifyRequest,
+    ) -> Result<TokenResponse, ClientError> {
+        self.post_json("/v1/auth/mfa/verify", request).await
     }
 
     pub(crate) async fn refresh(

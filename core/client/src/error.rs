@@ -15,6 +15,11 @@ pub enum ClientError {
     /// and the user must log in again.
     #[error("the session was ended on the server; log in again ({0})")]
     SessionRevoked(String),
+    /// The password was right, but this device must pass a second check
+    /// first: send a code with [`crate::SharePayClient::send_mfa_code`] if
+    /// the method needs one, then call [`crate::SharePayClient::complete_mfa`].
+    #[error("this sign-in needs a second check; use one of: {}", methods.join(", "))]
+    MfaRequired { methods: Vec<String> },
     /// The signed-in user may see the resource but not do this to it.
     #[error("{0}")]
     Forbidden(String),

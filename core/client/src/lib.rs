@@ -56,6 +56,8 @@ pub struct SharePayClient {
     /// same reports.
     pin_report_lock: tokio::sync::Mutex<()>,
     device_info: Mutex<Option<Arc<dyn DeviceInfoProvider>>>,
+    /// The token of a login waiting for its second check, in memory only.
+    pending_mfa: Mutex<Option<SecretString>>,
 }
 
 impl SharePayClient {
@@ -118,6 +120,7 @@ impl SharePayClient {
             tokens: SessionTokens::new(),
             pin_report_lock: tokio::sync::Mutex::new(()),
             device_info: Mutex::new(None),
+            pending_mfa: Mutex::new(None),
         })
     }
 

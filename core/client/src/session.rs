@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use sharepay_domain::wire::auth::{
     RefreshRequest, RevokedSessionsResponse, SessionListResponse, SessionView,
 };
+use sharepay_domain::wire::mfa::{LoginResponse, MfaChallengeRequest, MfaVerifyRequest};
 use sharepay_domain::wire::{LoginRequest, MeResponse, TokenResponse};
 use subtle::ConstantTimeEq;
 
@@ -75,10 +76,56 @@ impl SharePayClient {
             password: password.expose_secret().to_owned(),
             device_fingerprint: self.device_fingerprint()?,
         };
-        let tokens = self.api.login(&request).await?;
+        let tokens = match self.api.login(&request).await? {
+            LoginResponse::Tokens(tokens) => tokens,
+            LoginResponse::MfaRequired(challenge) => {
+                *lock_or_recover(&self.pending_mfa) = Some(SecretString::from(challenge.mfa_token));
+                return Err(ClientError::MfaRequired {
+                    methods: challenge.methods,
+                });
+            }
+        };
+        *lock_or_recover(&self.pending_mfa) = None;
         self.keep_tokens(tokens)?;
         self.report_pin_failures().await;
         Ok(())
+    }
+
+    /// Asks the server to send a code (`email_code` or `sms_code`) for the
+    /// login waiting for its second check.
+    pub async fn send_mfa_code(&self, method: &str) -> Result<(), ClientError> {
+        let request = MfaChallengeRequest {
+            mfa_token: self.pending_mfa_token()?,
+            method: method.to_owned(),
+        };
+        self.api.mfa_challenge(&request).await
+    }
+
+    /// Passes the second check of the waiting login with `code` for
+    /// `method` (`totp`, `email_code`, `sms_code` or `recovery_code`), and
+    /// keeps the session like [`SharePayClient::login`].
+    pub async fn complete_mfa(&self, method: &str, code: SecretString) -> Result<(), ClientError> {
+        let request = MfaVerifyRequest {
+            mfa_token: self.pending_mfa_token()?,
+            method: method.to_owned(),
+            code: code.expose_secret().to_owned(),
+        };
+        let tokens = self.api.mfa_verify(&request).await?;
+        *lock_or_recover(&self.pending_mfa) = None;
+        self.keep_tokens(tokens)?;
+        self.report_pin_failures().await;
+        Ok(())
+    }
+
+    fn pending_mfa_token(&self) -> Result<String, ClientError> {
+        lock_or_recover(&self.pending_mfa)
+            .as_ref()
+            .map(|token| token.expose_secret().to_owned())
+            .ok_or_else(|| {
+                ClientError::InvalidInput(
+                    "no sign-in is waiting for a second check; log in first".to_owned(),
+                )
+            })
     }
 
     /// Returns whether a refresh token is stored, that is whether the user

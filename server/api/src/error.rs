@@ -86,6 +86,11 @@ pub enum ApiError {
     /// `Idempotency-Key` continues the same payment and never charges twice.
     #[error("payment outcome unknown")]
     PaymentOutcomeUnknown,
+    /// The vault did not decide a refund; a retry with the same
+    /// `Idempotency-Key` reaches the same vault refund and never refunds
+    /// twice.
+    #[error("refund outcome unknown")]
+    RefundOutcomeUnknown,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("request body too large")]
@@ -185,6 +190,11 @@ impl ApiError {
                 "payment-outcome-unknown",
                 "Payment outcome unknown",
             ),
+            Self::RefundOutcomeUnknown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "refund-outcome-unknown",
+                "Refund outcome unknown",
+            ),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -230,13 +240,19 @@ impl ApiError {
                 not known yet whether the card was charged; retry with the same Idempotency-Key, \
                 which never charges twice"
                 .to_owned(),
+            Self::RefundOutcomeUnknown => "the card processor did not decide the refund, so \
+                nothing was recorded; retry with the same Idempotency-Key, which never refunds \
+                twice"
+                .to_owned(),
             Self::NotFound => "no such resource".to_owned(),
             Self::AccountLocked => "this account is locked pending a security review after \
                 suspicious activity; contact an administrator to unlock it"
                 .to_owned(),
             Self::StepUpRequired { methods } => format!(
-                "this change needs a recent MFA check; pass one at POST /v1/me/step-up/verify \
-                 with one of these methods: {}",
+                "this change needs a recent MFA check: ask for a code with \
+                 POST /v1/me/step-up/challenge (or use a security key under \
+                 /v1/me/webauthn/assertions), then pass it at POST /v1/me/step-up/verify; \
+                 your methods: {}",
                 methods.join(", ")
             ),
             Self::IdempotencyKeyInProgress => {
@@ -292,7 +308,7 @@ impl ApiError {
         match self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             Self::Overloaded => Some(1),
-            Self::PaymentOutcomeUnknown => Some(2),
+            Self::PaymentOutcomeUnknown | Self::RefundOutcomeUnknown => Some(2),
             _ => None,
         }
     }

@@ -131,6 +131,12 @@ impl RunningServer {
         outcome
     }
 
+    /// Returns an in-process client of the embedded vault, or `None` when
+    /// the vault runs remote.
+    pub fn embedded_vault_client(&self) -> Option<VaultClient> {
+        self.vault.as_ref().map(RunningVault::in_process_client)
+    }
+
     /// Returns a handle that starts a graceful shutdown when sent `true`.
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
@@ -164,12 +170,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
     let notifications = config.notifications.clone();
     let transports = notify::delivery::Transports::from_config(&notifications, &data_dir)
         .map_err(|e| StartupError::Config(e.to_string()))?;
-    let state = build_state(config, data, limits, &vault)?;
-    let mfa = Arc::clone(&state.mfa);
-    let signer = Arc::clone(&state.tokens);
-    record_start(&state.audit, &config_sha256, &data_dir).await?;
-    let router = router(state, &http);
-
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| StartupError::Listen {
@@ -179,6 +179,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
     let local_addr = listener
         .local_addr()
         .map_err(|e| StartupError::Config(format!("cannot read the bound address: {e}")))?;
+    // WebAuthn derives its origin from the bound port, which differs from
+    // the configured one when that is 0.
+    let state = build_state(config, data, limits, &vault, local_addr)?;
+    let mfa = Arc::clone(&state.mfa);
+    let signer = Arc::clone(&state.tokens);
+    record_start(&state.audit, &config_sha256, &data_dir).await?;
+    let router = router(state, &http);
+
     let (shutdown, shutdown_receiver) = watch::channel(false);
     let identity = ServedIdentity::new(&tls, &http)?;
     let metrics_addr = match http.metrics_listen {
@@ -272,6 +280,7 @@ fn build_state(
     data: DataLayer,
     limits: Arc<RateLimits>,
     vault: &vault::VaultConnection,
+    local_addr: SocketAddr,
 ) -> Result<AppState, StartupError> {
     let keys: &dyn KeyProvider = data.keys.as_ref();
     let max_parallel_hashes = std::thread::available_parallelism().map_or(2, usize::from);
@@ -280,7 +289,7 @@ fn build_state(
 
     let tokens =
         TokenSigner::from_provider(keys).map_err(|e| StartupError::Config(e.to_string()))?;
-    let webauthn = identity::webauthn::relying_party(&config.webauthn, config.listen)
+    let webauthn = identity::webauthn::relying_party(&config.webauthn, local_addr)
         .map_err(StartupError::Config)?;
     let security = security::SecurityService::start(&config.security, Arc::clone(&data.security))
         .map_err(StartupError::Config)?;

@@ -1,9 +1,10 @@
 //! The money flow end to end over HTTPS on both storage backends. A bill
 //! is split by consumption while one register rolls over, approved into
 //! charges and paid with cards saved at the embedded vault, including a
-//! decline and a refund. The ledger must balance, retries under one
-//! `Idempotency-Key` must charge once, and no table, log line or response
-//! may contain a card number.
+//! decline and a refund back to the card at the vault. The ledger must
+//! balance, retries under one `Idempotency-Key` must charge and refund
+//! once, a refund the processor rejects must post nothing, and no table,
+//! log line or response may contain a card number.
 
 #[macro_use]
 mod money_support;
@@ -17,10 +18,11 @@ use serde_json::{Value, json};
 use sharepay_domain::money::{Currency, Money};
 use sharepay_server::store::AuditQuery;
 use sharepay_server::store::money::{ChargeScope, LedgerTransactionRow, PaymentScope};
+use sharepay_vault::ChargeRefundRequest;
 use uuid::Uuid;
 
 use billing_support::{
-    APPROVED_MASTERCARD, APPROVED_VISA, DECLINED_INSUFFICIENT_FUNDS, SLOW_PROCESSOR,
+    APPROVED_MASTERCARD, APPROVED_VISA, DECLINED_INSUFFICIENT_FUNDS, REFUND_FAILS, SLOW_PROCESSOR,
     approved_household, billed_household, captured_logs, only_charge, pay, save_card,
 };
 use money_support::Api;
@@ -284,7 +286,56 @@ async fn whole_money_flow(mut backend: TestBackend) {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{rejected}");
     assert_eq!(rejected["errors"][0]["field"], "amount");
+
+    // A retry under the same key replays the first refund.
+    let ((status, retried), replayed) = api
+        .send_with_key(
+            "POST",
+            &refund_path,
+            Some(&household.payer.token),
+            Some(&refund),
+            Some("r-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{retried}");
+    assert!(replayed, "the retry must replay the stored refund");
+    assert_eq!(retried["refund_id"], refunded["refund_id"]);
     responses.extend([refunded.to_string(), rejected.to_string()]);
+
+    // The vault refunded 500 of the card charge, once: asking it for the
+    // whole payment names exactly what is left.
+    let payment_id =
+        Uuid::parse_str(alice_payment["payment_id"].as_str().expect("id")).expect("uuid");
+    let payment = backend
+        .data
+        .store
+        .find_payment(payment_id)
+        .await
+        .expect("payment")
+        .expect("the payment exists");
+    let vault_charge_id = payment
+        .vault_charge_id
+        .clone()
+        .expect("the payment stores the vault's charge id");
+    let vault = api.server.embedded_vault_client().expect("embedded vault");
+    let whole = ChargeRefundRequest {
+        amount: sharepay_domain::wire::money::MoneyBody {
+            minor: payment.amount_minor,
+            currency: "EUR".to_owned(),
+        },
+        idempotency_key: "probe-refund-whole-payment".to_owned(),
+    };
+    let probe = vault
+        .refund(&vault_charge_id, &whole)
+        .await
+        .expect_err("500 are already refunded at the vault");
+    let left = payment.amount_minor - 500;
+    assert!(
+        probe
+            .to_string()
+            .contains(&format!("at most {left} minor units")),
+        "{probe}"
+    );
 
     // The ledger balances and matches the charges, payments and refund.
     let ledger = backend.data.store.list_ledger(None).await.expect("ledger");
@@ -667,8 +718,69 @@ async fn delegate_approves_one_bill(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
+/// A refund the processor rejects returns 409 with the reason, posts
+/// nothing, and returns the same on a retry under the same key.
+async fn failed_refund_posts_nothing(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let household = approved_household(&api).await;
+    let card = save_card(&api, &household.alice, REFUND_FAILS).await;
+    let charge = only_charge(&api, &household.alice).await;
+    let charge_id = charge["charge_id"].as_str().expect("id").to_owned();
+    let (status, payment, _) = pay(&api, &household.alice, &charge_id, &card, "pay-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{payment}");
+    let ledger_before = backend
+        .data
+        .store
+        .list_ledger(None)
+        .await
+        .expect("ledger")
+        .len();
+
+    let refund_path = format!(
+        "/v1/payments/{}/refunds",
+        payment["payment_id"].as_str().expect("payment id")
+    );
+    let refund = json!({"amount": {"minor": 100, "currency": "EUR"}, "reason": "overcharged"});
+    for attempt in ["first", "retry"] {
+        let ((status, failed), _) = api
+            .send_with_key(
+                "POST",
+                &refund_path,
+                Some(&household.payer.token),
+                Some(&refund),
+                Some("refund-fails-1"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{attempt}: {failed}");
+        let detail = failed["detail"].as_str().expect("detail");
+        assert!(
+            detail.contains("expired_or_canceled_card"),
+            "{attempt}: {detail}"
+        );
+    }
+
+    let ledger_after = backend
+        .data
+        .store
+        .list_ledger(None)
+        .await
+        .expect("ledger")
+        .len();
+    let refunds = backend
+        .data
+        .store
+        .list_refunds(Uuid::parse_str(&household.id).expect("uuid"))
+        .await
+        .expect("refunds");
+    assert_eq!(ledger_after, ledger_before, "a failed refund posts nothing");
+    assert!(refunds.is_empty(), "{refunds:?}");
+    assert_eq!(only_charge(&api, &household.alice).await["status"], "paid");
+    api.server.shutdown().await;
+}
+
 on_both_backends!(
     whole_money_flow,
+    failed_refund_posts_nothing,
     payment_retries_charge_once,
     timeout_retry_charges_once,
     changed_bill_needs_new_approval,

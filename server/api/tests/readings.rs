@@ -306,6 +306,44 @@ async fn parallel_readings_see_each_other(backend: TestBackend) {
     s.api.server.shutdown().await;
 }
 
+async fn corrected_value_must_fit_series(backend: TestBackend) {
+    let s = setup(&backend).await;
+    let mut ids = Vec::new();
+    for (day, value) in [(1, "100"), (2, "200"), (3, "300")] {
+        let body = reading(value, &format!("2026-11-0{day}T08:00:00Z"));
+        let ((status, response), _) = s.submit(&s.reader, &body, &format!("series-{day}")).await;
+        assert_eq!(status, StatusCode::CREATED, "{response}");
+        ids.push(response["reading_id"].as_str().expect("id").to_owned());
+    }
+    let correct = |value: &str| json!({"status": "accepted", "reason": "typo", "value": value});
+    let path = format!("/v1/readings/{}/corrections", ids[1]);
+
+    for (value, why) in [
+        ("99999999", "too large for the register"),
+        ("350", "more than the next reading"),
+        ("50", "less than the previous reading"),
+    ] {
+        let (status, problem) = s
+            .api
+            .as_user(&s.payer, "POST", &path, Some(&correct(value)))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{value} is {why}: {problem}"
+        );
+        assert_eq!(problem["errors"][0]["field"], "value", "{problem}");
+    }
+
+    let (status, corrected) = s
+        .api
+        .as_user(&s.payer, "POST", &path, Some(&correct("250")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    assert_eq!(corrected["value"], "250");
+    s.api.server.shutdown().await;
+}
+
 /// Runs the futures concurrently on the test's runtime.
 async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
@@ -335,4 +373,5 @@ on_both_backends!(
     concurrent_duplicates_store_once,
     payer_corrects_flagged_reading,
     parallel_readings_see_each_other,
+    corrected_value_must_fit_series,
 );

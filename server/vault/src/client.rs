@@ -22,7 +22,8 @@ use crate::error::ServiceError;
 use crate::service::VaultHandle;
 use crate::tls::{spki_pin, tls13_provider};
 use crate::wire::{
-    ChargeRequest, ChargeResponse, IntakeToken, IntakeTokenBody, IntakeTokenRequest,
+    ChargeRefundRequest, ChargeRefundResponse, ChargeRequest, ChargeResponse, IntakeToken,
+    IntakeTokenBody, IntakeTokenRequest,
 };
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -56,6 +57,28 @@ impl VaultClient {
         match self {
             Self::InProcess(vault) => vault.charge(request).await,
             Self::Remote(remote) => remote.post("/v1/charges", request).await,
+        }
+    }
+
+    /// Refunds part or all of an approved charge, once per idempotency key.
+    pub async fn refund(
+        &self,
+        charge_id: &str,
+        request: &ChargeRefundRequest,
+    ) -> Result<ChargeRefundResponse, ServiceError> {
+        match self {
+            Self::InProcess(vault) => vault.refund(charge_id, request).await,
+            Self::Remote(remote) => {
+                let url = remote.url(&["v1", "charges", charge_id, "refunds"])?;
+                let response = remote
+                    .http
+                    .post(url)
+                    .json(request)
+                    .send()
+                    .await
+                    .map_err(transport_error)?;
+                decode(response).await
+            }
         }
     }
 
@@ -148,13 +171,20 @@ impl RemoteVault {
         decode(response).await
     }
 
-    async fn delete_card(&self, user_id: UserId, token: &str) -> Result<(), ServiceError> {
-        let mut url = reqwest::Url::parse(&format!("{}/v1/cards/", self.base_url))
+    /// Builds a URL under the vault's base URL from path segments, each
+    /// percent-encoded, so a caller's value cannot change the route.
+    fn url(&self, segments: &[&str]) -> Result<reqwest::Url, ServiceError> {
+        let mut url = reqwest::Url::parse(&format!("{}/", self.base_url))
             .map_err(|e| ServiceError::Transport(format!("invalid vault URL: {e}")))?;
         url.path_segments_mut()
             .map_err(|()| ServiceError::Transport("the vault URL cannot have a path".into()))?
             .pop_if_empty()
-            .push(token);
+            .extend(segments);
+        Ok(url)
+    }
+
+    async fn delete_card(&self, user_id: UserId, token: &str) -> Result<(), ServiceError> {
+        let mut url = self.url(&["v1", "cards", token])?;
         url.query_pairs_mut()
             .append_pair("user_id", &user_id.to_string());
         let response = self

@@ -138,14 +138,14 @@ impl ServiceError {
             Self::Unauthorized { detail }
             | Self::CardDeclined { detail }
             | Self::ProcessorUnavailable { detail } => (detail.clone(), vec![]),
-            Self::NotFound => ("no such card token".to_owned(), vec![]),
+            Self::NotFound => ("no such card token or charge".to_owned(), vec![]),
             Self::IdempotencyKeyReused => (
-                "this idempotency key was used for a different request: use a new key for a new charge"
+                "this idempotency key was used for a different request: use a new key for a new charge or refund"
                     .to_owned(),
                 vec![],
             ),
             Self::IdempotencyKeyInProgress => (
-                "a charge with this idempotency key is still running: retry the same request later"
+                "a charge or refund with this idempotency key is still running: retry the same request later"
                     .to_owned(),
                 vec![],
             ),

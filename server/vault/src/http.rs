@@ -1,5 +1,5 @@
 //! The vault's HTTP routes: the phone-facing router (`POST /v1/cards`) and
-//! the API-facing router (intake tokens, charges, card deletion), which
+//! the API-facing router (intake tokens, charges, refunds, card deletion), which
 //! only the mTLS listener serves.
 //!
 //! Handlers extract, then call [`VaultHandle`], which validates, stores
@@ -25,7 +25,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ServiceError;
 use crate::service::VaultHandle;
-use crate::wire::{ChargeRequest, IntakeTokenBody, IntakeTokenRequest};
+use crate::wire::{ChargeRefundRequest, ChargeRequest, IntakeTokenBody, IntakeTokenRequest};
 
 /// Largest request body accepted, in bytes.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -47,6 +47,7 @@ pub(crate) fn api_router(vault: VaultHandle) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/intake-tokens", post(create_intake_token))
         .route("/v1/charges", post(create_charge))
+        .route("/v1/charges/{charge_id}/refunds", post(create_refund))
         .route("/v1/cards/{token}", delete(delete_card));
     finish(router, vault)
 }
@@ -111,16 +112,35 @@ async fn create_charge(
     headers: HeaderMap,
     SafeJson(request): SafeJson<ChargeRequest>,
 ) -> Result<Response, ServiceError> {
-    if let Some(header_key) = headers.get("idempotency-key")
-        && header_key.as_bytes() != request.idempotency_key.as_bytes()
-    {
-        return Err(ServiceError::invalid_field(
-            "Idempotency-Key",
-            "the Idempotency-Key header differs from the body's idempotency_key: send one value",
-        ));
-    }
+    check_idempotency_header(&headers, &request.idempotency_key)?;
     let response = vault.charge(&request).await?;
     Ok(Json(response).into_response())
+}
+
+/// `POST /v1/charges/{charge_id}/refunds`: refunds an approved charge (API
+/// only). An `Idempotency-Key` header, when sent, must equal the body's key.
+#[tracing::instrument(name = "create_refund", skip_all)]
+async fn create_refund(
+    State(vault): State<VaultHandle>,
+    Path(charge_id): Path<String>,
+    headers: HeaderMap,
+    SafeJson(request): SafeJson<ChargeRefundRequest>,
+) -> Result<Response, ServiceError> {
+    check_idempotency_header(&headers, &request.idempotency_key)?;
+    let response = vault.refund(&charge_id, &request).await?;
+    Ok(Json(response).into_response())
+}
+
+fn check_idempotency_header(headers: &HeaderMap, body_key: &str) -> Result<(), ServiceError> {
+    match headers.get("idempotency-key") {
+        Some(header_key) if header_key.as_bytes() != body_key.as_bytes() => {
+            Err(ServiceError::invalid_field(
+                "Idempotency-Key",
+                "the Idempotency-Key header differs from the body's idempotency_key: send one value",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]

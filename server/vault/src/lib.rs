@@ -37,10 +37,13 @@ use tokio::task::JoinHandle;
 
 pub use crate::client::{RemoteVault, RemoteVaultConfig, VaultClient};
 pub use crate::error::{ServiceError, VaultError};
-pub use crate::processor::{ProcessorAdapter, SandboxProcessor};
+pub use crate::processor::{ProcessorAdapter, RefundFailureReason, SandboxProcessor};
 pub use crate::service::VaultHandle;
 pub use crate::tls::{TlsFiles, spki_pin};
-pub use crate::wire::{ChargeRequest, ChargeResponse, ChargeStatus, IntakeToken};
+pub use crate::wire::{
+    ChargeRefundRequest, ChargeRefundResponse, ChargeRefundStatus, ChargeRequest, ChargeResponse,
+    ChargeStatus, IntakeToken,
+};
 
 /// File name of the vault's SQLCipher database inside its data directory.
 pub const DATABASE_FILE: &str = "vault.db";

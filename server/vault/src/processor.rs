@@ -5,9 +5,10 @@
 //! An adapter receives the card number only for the duration of one call
 //! and must never log it or keep it. Charges carry the vault's idempotency
 //! key, and an adapter must return the first result when it receives a key
-//! again, so a retry after a timeout never charges twice.
+//! again, so a retry after a timeout never charges twice. Refunds work the
+//! same way, and name the charge by the processor's reference only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -59,6 +60,37 @@ pub struct ProcessorCharge<'a> {
     pub description: &'a str,
 }
 
+/// A refund request as an adapter receives it. It needs no card number,
+/// because the processor finds the card by the charge's reference.
+pub struct ProcessorRefund<'a> {
+    pub charge_reference: &'a str,
+    pub amount: Money,
+    pub idempotency_key: &'a str,
+}
+
+/// The reason a processor gave for failing a refund.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundFailureReason {
+    /// The card was closed or expired since the charge, so the issuer
+    /// cannot take the money back onto it.
+    ExpiredOrCanceledCard,
+    /// The processor has no charge with that reference.
+    UnknownCharge,
+}
+
+/// Result of a refund on which the processor reached a decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProcessorRefundOutcome {
+    Succeeded {
+        reference: String,
+    },
+    Failed {
+        reason: RefundFailureReason,
+        reference: String,
+    },
+}
+
 /// A processor call that failed without a decision; the caller may retry
 /// with the same idempotency key.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +118,14 @@ pub trait ProcessorAdapter: Send + Sync {
         &self,
         request: ProcessorCharge<'_>,
     ) -> Result<ProcessorChargeOutcome, ProcessorError>;
+
+    /// Refunds part or all of an approved charge. Calls with an idempotency
+    /// key seen before return the first call's outcome and move no money.
+    /// The caller checks that the refunds stay within the captured amount.
+    async fn refund(
+        &self,
+        request: ProcessorRefund<'_>,
+    ) -> Result<ProcessorRefundOutcome, ProcessorError>;
 }
 
 /// Test card numbers of the sandbox and what each does. Any other valid
@@ -111,6 +151,9 @@ pub mod test_cards {
     pub const TIMEOUT_AFTER_CHARGE: &str = "4000000000000259";
     /// Fails verification at intake: the CVC does not match.
     pub const INCORRECT_CVC: &str = "4000000000000101";
+    /// Charges are approved, but every refund of them fails with
+    /// `expired_or_canceled_card`.
+    pub const REFUND_FAILS: &str = "4000000000005126";
 }
 
 /// A processor that decides by test card number, like the test modes of
@@ -119,6 +162,18 @@ pub struct SandboxProcessor {
     timeout_delay: Duration,
     charges: Mutex<HashMap<String, ProcessorChargeOutcome>>,
     money_movements: AtomicU64,
+    refunds: Mutex<SandboxRefunds>,
+    refund_movements: AtomicU64,
+}
+
+/// The sandbox's refund records: outcomes by idempotency key, and the
+/// references of charges that were made, split by whether their card
+/// refuses refunds.
+#[derive(Default)]
+struct SandboxRefunds {
+    outcomes: HashMap<String, ProcessorRefundOutcome>,
+    refundable_charges: HashSet<String>,
+    failing_charges: HashSet<String>,
 }
 
 impl std::fmt::Debug for SandboxProcessor {
@@ -126,6 +181,7 @@ impl std::fmt::Debug for SandboxProcessor {
         f.debug_struct("SandboxProcessor")
             .field("timeout_delay", &self.timeout_delay)
             .field("charge_count", &self.charge_count())
+            .field("refund_count", &self.refund_count())
             .finish()
     }
 }
@@ -145,7 +201,15 @@ impl SandboxProcessor {
             timeout_delay,
             charges: Mutex::new(HashMap::new()),
             money_movements: AtomicU64::new(0),
+            refunds: Mutex::new(SandboxRefunds::default()),
+            refund_movements: AtomicU64::new(0),
         }
+    }
+
+    /// Number of refunds that moved money back to a card, counted once per
+    /// idempotency key.
+    pub fn refund_count(&self) -> u64 {
+        self.refund_movements.load(Ordering::SeqCst)
     }
 
     /// Number of charges that moved money (approved charges, counted once
@@ -185,6 +249,12 @@ impl SandboxProcessor {
             _ => ProcessorChargeOutcome::Approved { reference },
         };
         Ok(outcome)
+    }
+
+    fn lock_refunds(&self) -> Result<std::sync::MutexGuard<'_, SandboxRefunds>, ProcessorError> {
+        self.refunds
+            .lock()
+            .map_err(|_| ProcessorError::Unreachable("the sandbox state lock is poisoned".into()))
     }
 
     fn lock_charges(
@@ -228,13 +298,53 @@ impl ProcessorAdapter for SandboxProcessor {
                 return Ok(first.clone());
             }
             charges.insert(request.idempotency_key.to_owned(), outcome.clone());
-            if matches!(outcome, ProcessorChargeOutcome::Approved { .. }) {
+            if let ProcessorChargeOutcome::Approved { reference } = &outcome {
                 self.money_movements.fetch_add(1, Ordering::SeqCst);
+                let mut refunds = self.lock_refunds()?;
+                if request.pan.expose_digits() == test_cards::REFUND_FAILS {
+                    refunds.failing_charges.insert(reference.clone());
+                } else {
+                    refunds.refundable_charges.insert(reference.clone());
+                }
             }
         }
 
         if request.pan.expose_digits() == test_cards::TIMEOUT_AFTER_CHARGE {
             tokio::time::sleep(self.timeout_delay).await;
+        }
+        Ok(outcome)
+    }
+    async fn refund(
+        &self,
+        request: ProcessorRefund<'_>,
+    ) -> Result<ProcessorRefundOutcome, ProcessorError> {
+        let mut refunds = self.lock_refunds()?;
+        if let Some(first) = refunds.outcomes.get(request.idempotency_key) {
+            return Ok(first.clone());
+        }
+
+        let reference = Self::reference(&format!("refund:{}", request.idempotency_key));
+        let outcome = if refunds
+            .refundable_charges
+            .contains(request.charge_reference)
+        {
+            ProcessorRefundOutcome::Succeeded { reference }
+        } else if refunds.failing_charges.contains(request.charge_reference) {
+            ProcessorRefundOutcome::Failed {
+                reason: RefundFailureReason::ExpiredOrCanceledCard,
+                reference,
+            }
+        } else {
+            ProcessorRefundOutcome::Failed {
+                reason: RefundFailureReason::UnknownCharge,
+                reference,
+            }
+        };
+        refunds
+            .outcomes
+            .insert(request.idempotency_key.to_owned(), outcome.clone());
+        if matches!(outcome, ProcessorRefundOutcome::Succeeded { .. }) {
+            self.refund_movements.fetch_add(1, Ordering::SeqCst);
         }
         Ok(outcome)
     }

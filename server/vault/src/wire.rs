@@ -9,7 +9,7 @@ use sharepay_domain::ids::UserId;
 use sharepay_domain::wire::money::MoneyBody;
 use time::OffsetDateTime;
 
-use crate::processor::DeclineReason;
+use crate::processor::{DeclineReason, RefundFailureReason};
 
 /// Body of `POST /v1/intake-tokens` (API only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +102,43 @@ pub struct ChargeResponse {
     /// True for a failure that a retry with the same idempotency key may
     /// resolve; such a response is not stored under the key.
     pub retryable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor_reference: Option<String>,
+}
+
+/// Body of `POST /v1/charges/{charge_id}/refunds` (API only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeRefundRequest {
+    /// Amount to return to the card, in the charge's currency. All refunds
+    /// of a charge together may not exceed the captured amount.
+    pub amount: MoneyBody,
+    /// Client-chosen key, 8 to 255 visible ASCII characters. A retry with
+    /// the same key and body returns the first response.
+    pub idempotency_key: String,
+}
+
+/// Outcome of a refund.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeRefundStatus {
+    /// The money goes back to the card.
+    Succeeded,
+    /// The processor rejected the refund, and `reason` gives the cause. No
+    /// money moved, and the amount stays refundable.
+    Failed,
+}
+
+/// Response of `POST /v1/charges/{charge_id}/refunds`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeRefundResponse {
+    pub refund_id: String,
+    pub charge_id: String,
+    pub amount: MoneyBody,
+    pub status: ChargeRefundStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RefundFailureReason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processor_reference: Option<String>,
 }

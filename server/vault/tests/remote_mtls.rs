@@ -9,7 +9,10 @@ use std::time::Duration;
 use common::{TestCa, phone_client, remote_client, start_vault, tokenize, user};
 use sharepay_domain::wire::money::MoneyBody;
 use sharepay_vault::processor::test_cards;
-use sharepay_vault::{ChargeRequest, ChargeStatus, RunningVault, SandboxProcessor, ServiceError};
+use sharepay_vault::{
+    ChargeRefundRequest, ChargeRefundStatus, ChargeRequest, ChargeStatus, RunningVault,
+    SandboxProcessor, ServiceError,
+};
 
 async fn remote_vault(dir: &std::path::Path, client_ca: &TestCa) -> RunningVault {
     let ca_path = dir.join("client-ca.pem");
@@ -50,6 +53,19 @@ async fn configured_ca_client_is_accepted() {
         })
         .await
         .expect("charge over mTLS");
+    let refunded = api
+        .refund(
+            &charged.charge_id,
+            &ChargeRefundRequest {
+                amount: MoneyBody {
+                    minor: 999,
+                    currency: "EUR".to_owned(),
+                },
+                idempotency_key: "remote-refund-1".to_owned(),
+            },
+        )
+        .await
+        .expect("refund over mTLS");
     api.delete_card(owner, &token)
         .await
         .expect("delete over mTLS");
@@ -60,6 +76,7 @@ async fn configured_ca_client_is_accepted() {
 
     assert!(intake.expires_at > time::OffsetDateTime::now_utc());
     assert_eq!(charged.status, ChargeStatus::Approved);
+    assert_eq!(refunded.status, ChargeRefundStatus::Succeeded);
     assert!(
         matches!(deleted_again, ServiceError::NotFound),
         "{deleted_again:?}"

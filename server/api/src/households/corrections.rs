@@ -8,7 +8,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use sharepay_domain::authz::{Action, ResourceKind};
 use sharepay_domain::ids::ResourceId;
-use sharepay_domain::meter::Quantity;
+use sharepay_domain::meter::{
+    ConsumptionPolicy, Meter, Quantity, Reading, Timestamp, consumption_between,
+};
 use sharepay_domain::wire::Problem;
 use sharepay_domain::wire::reading_review::{
     CorrectReadingRequest, CorrectedReadingResponse, CorrectedStatus, ReadingCorrection,
@@ -73,6 +75,9 @@ pub async fn correct_reading(
         CorrectedStatus::Accepted => "accepted",
         CorrectedStatus::Rejected => "rejected",
     };
+    if request.status == CorrectedStatus::Accepted && value != reading.value_milli {
+        check_corrected_value(&state, &reading, value).await?;
+    }
 
     let correction = CorrectionRow {
         id: Uuid::now_v7(),
@@ -104,6 +109,90 @@ pub async fn correct_reading(
         ..reading
     };
     respond(&state, &corrected).await
+}
+
+/// Checks a corrected value like a new reading: it must fit the meter's
+/// register and follow on from the readings before and after it, so one
+/// typo cannot feed an impossible consumption into bills.
+async fn check_corrected_value(
+    state: &AppState,
+    reading: &ReadingRow,
+    value_milli: u64,
+) -> Result<(), ApiError> {
+    let meter = state
+        .store
+        .find_meter(reading.meter_id)
+        .await
+        .map_err(|e| ApiError::internal("loading a reading's meter", e))?
+        .ok_or(ApiError::NotFound)?;
+    let domain_meter = Meter {
+        serial: meter.serial.clone(),
+        unit: meter.unit,
+        register_digits: meter.register_digits,
+    };
+    let fits = domain_meter
+        .register_modulus()
+        .is_ok_and(|modulus| value_milli < modulus);
+    if !fits {
+        return Err(ApiError::invalid_field(
+            "value",
+            format!(
+                "does not fit the {}-digit register of meter {}",
+                meter.register_digits, meter.serial
+            ),
+        ));
+    }
+
+    let others = state
+        .store
+        .list_readings(reading.meter_id)
+        .await
+        .map_err(|e| ApiError::internal("loading a meter's readings", e))?;
+    let counted = |other: &&ReadingRow| other.id != reading.id && other.status != "rejected";
+    let before = others
+        .iter()
+        .filter(counted)
+        .filter(|other| other.taken_at < reading.taken_at)
+        .max_by_key(|other| (other.taken_at, other.id));
+    let after = others
+        .iter()
+        .filter(counted)
+        .filter(|other| other.taken_at > reading.taken_at)
+        .min_by_key(|other| (other.taken_at, other.id));
+    let corrected = ReadingRow {
+        value_milli,
+        ..reading.clone()
+    };
+    let policy = ConsumptionPolicy::default();
+    for (earlier, later) in [(before, Some(&corrected)), (Some(&corrected), after)] {
+        let (Some(earlier), Some(later)) = (earlier, later) else {
+            continue;
+        };
+        if let Err(error) = consumption_between(
+            &domain_meter,
+            &domain_reading(earlier),
+            &domain_reading(later),
+            &policy,
+        ) {
+            return Err(ApiError::invalid_field(
+                "value",
+                format!(
+                    "{error}; the corrected value must follow on from the meter's \
+                     readings before and after it"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn domain_reading(row: &ReadingRow) -> Reading {
+    Reading {
+        serial: row.serial.clone(),
+        value: Quantity::from_milli(row.value_milli),
+        taken_at: Timestamp(row.taken_at.unix_timestamp()),
+        kind: row.kind,
+    }
 }
 
 async fn respond(

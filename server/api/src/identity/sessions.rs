@@ -199,6 +199,7 @@ async fn reject_refresh(
     outcome: RefreshOutcome,
     request_id: Option<&str>,
 ) -> Result<ApiError, ApiError> {
+    let wrong_device = matches!(outcome, RefreshOutcome::DeviceMismatch { .. });
     let (kind, actor, resource, reason) = match outcome {
         RefreshOutcome::Reused {
             session_id,
@@ -238,8 +239,16 @@ async fn reject_refresh(
         .reason(reason)
         .request_id(request_id);
     record(state, event).await?;
+    // Only a holder of the current token learns about the device, and the
+    // session stays usable from its own device.
+    let detail = if wrong_device {
+        "the refresh token was issued to another device; send the device_fingerprint \
+         of the device that logged in, or log in again"
+    } else {
+        "the refresh token is invalid or expired; log in again"
+    };
     Ok(ApiError::Unauthorized {
-        detail: "the refresh token is invalid or expired; log in again".to_owned(),
+        detail: detail.to_owned(),
     })
 }
 

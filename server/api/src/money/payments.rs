@@ -9,6 +9,11 @@
 //! attempt never learnt the outcome, continues the same pending payment
 //! with the same vault key, so the card is charged once. The steps run in
 //! their own task, so a client that disconnects does not cut them short.
+//!
+//! A refund first calls the vault to refund the payment's vault charge,
+//! under a vault key derived from the request's `Idempotency-Key`, so a
+//! retry refunds the card once. Only a refund the processor accepted is
+//! stored, with its ledger posting and response, in one transaction.
 
 use axum::Json;
 use axum::extract::State;
@@ -20,7 +25,10 @@ use sharepay_domain::wire::Problem;
 use sharepay_domain::wire::payments::{
     PayChargeRequest, PaymentResponse, PaymentStatus, RefundRequest, RefundResponse,
 };
-use sharepay_vault::{ChargeRequest, ChargeResponse, ChargeStatus};
+use sharepay_vault::{
+    ChargeRefundRequest, ChargeRefundStatus, ChargeRequest, ChargeResponse, ChargeStatus,
+    ServiceError,
+};
 use uuid::Uuid;
 
 use super::{ledger, load_charge, money_body, monitoring};
@@ -135,6 +143,7 @@ struct Decision {
     status: PaymentStatus,
     decline_reason: Option<String>,
     processor_reference: Option<String>,
+    vault_charge_id: String,
 }
 
 impl PaymentJob {
@@ -197,6 +206,7 @@ impl PaymentJob {
             device_fingerprint: device_of(state, self.caller).await?,
             created_at: now(),
             completed_at: None,
+            vault_charge_id: None,
         };
         let start = state
             .store
@@ -264,6 +274,7 @@ impl PaymentJob {
             decline_reason: decision.decline_reason.clone(),
             processor_reference: decision.processor_reference.clone(),
             completed_at,
+            vault_charge_id: Some(decision.vault_charge_id.clone()),
         };
         state
             .store
@@ -323,22 +334,26 @@ fn decide(answer: &ChargeResponse) -> Option<Decision> {
             status: PaymentStatus::Succeeded,
             decline_reason: None,
             processor_reference: answer.processor_reference.clone(),
+            vault_charge_id: answer.charge_id.clone(),
         }),
         ChargeStatus::Declined => Some(Decision {
             status: PaymentStatus::Declined,
             decline_reason: Some(reason.unwrap_or_else(|| "generic_decline".to_owned())),
             processor_reference: answer.processor_reference.clone(),
+            vault_charge_id: answer.charge_id.clone(),
         }),
         ChargeStatus::RequiresAuthentication => Some(Decision {
             status: PaymentStatus::RequiresAuthentication,
             decline_reason: Some("authentication_required".to_owned()),
             processor_reference: answer.processor_reference.clone(),
+            vault_charge_id: answer.charge_id.clone(),
         }),
         ChargeStatus::Failed if answer.retryable => None,
         ChargeStatus::Failed => Some(Decision {
             status: PaymentStatus::Declined,
             decline_reason: Some("processing_error".to_owned()),
             processor_reference: answer.processor_reference.clone(),
+            vault_charge_id: answer.charge_id.clone(),
         }),
     }
 }
@@ -401,12 +416,13 @@ async fn device_of(
     ),
     request_body = RefundRequest,
     responses(
-        (status = 201, description = "Recorded; the charge is lowered by the refunded amount.", body = RefundResponse),
+        (status = 201, description = "The card was refunded; the charge is lowered by the refunded amount.", body = RefundResponse),
         (status = 400, description = "A field is invalid, or the amount exceeds what is left of the payment.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only a primary payer refunds.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such payment, or the caller may not see it.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The payment did not succeed, so there is nothing to refund.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The payment did not succeed, so there is nothing to refund, or the card processor rejected the refund and nothing was recorded.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The key was used with a different body.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The card processor did not decide the refund; retry with the same key, which never refunds twice.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn refund_payment(
@@ -460,6 +476,18 @@ pub async fn refund_payment(
             if let Err(e) = state.store.release_key(&key).await {
                 tracing::error!(error = %e, %payment_id, "releasing an idempotency key failed");
             }
+            if let ApiError::Conflict { detail } = &error {
+                super::audit_change(
+                    &state,
+                    caller.user_id,
+                    "refund.create",
+                    format!("payment:{payment_id}"),
+                    Outcome::Failure,
+                    request_id.as_deref(),
+                    serde_json::json!({"amount_minor": amount.minor(), "detail": detail}),
+                )
+                .await?;
+            }
             return Err(error);
         }
     };
@@ -486,7 +514,9 @@ async fn store_refund(
     key: &KeyRef,
 ) -> Result<RefundResponse, ApiError> {
     let charge = load_charge(state, payment.charge_id).await?;
+    check_refundable(state, payment, amount_minor).await?;
     let history = ledger::load(state, Some(payment.household_id)).await?;
+    refund_at_vault(state, payment, amount_minor, key).await?;
     let refund = RefundRow {
         id: Uuid::now_v7(),
         payment_id: payment.id,
@@ -516,8 +546,6 @@ async fn store_refund(
         created_at: rfc3339(refund.created_at)?,
     };
     let stored = idempotency::stored(StatusCode::CREATED, &body)?;
-    // TODO: the vault has no refund call yet, so no money goes back to the
-    // card. The refund is recorded here and in the ledger only.
     let inserted = state
         .store
         .insert_refund(refund, postings, key, stored)
@@ -525,12 +553,122 @@ async fn store_refund(
         .map_err(|e| ApiError::internal("storing a refund", e))?;
     match inserted {
         RefundInsert::Stored => Ok(body),
-        RefundInsert::ExceedsPayment { refundable_minor } => Err(ApiError::invalid_field(
-            "amount",
-            format!(
-                "exceeds what is left of the payment: at most {refundable_minor} minor units can \
-                 still be refunded"
-            ),
-        )),
+        RefundInsert::ExceedsPayment { refundable_minor } => {
+            // NOTE: the vault already refunded the card here. Only a refund
+            // racing one recorded before refunds reached the vault gets
+            // this far, because the vault checks the same limit atomically.
+            tracing::error!(payment_id = %payment.id, refundable_minor, "the vault refunded more than the ledger allows");
+            Err(exceeds_payment(refundable_minor))
+        }
     }
+}
+
+fn exceeds_payment(refundable_minor: i64) -> ApiError {
+    ApiError::invalid_field(
+        "amount",
+        format!(
+            "exceeds what is left of the payment: at most {refundable_minor} minor units can \
+             still be refunded"
+        ),
+    )
+}
+
+/// Rejects a refund larger than what is left of the payment, before the
+/// vault moves any money.
+async fn check_refundable(
+    state: &AppState,
+    payment: &PaymentRow,
+    amount_minor: i64,
+) -> Result<(), ApiError> {
+    let refunds = state
+        .store
+        .list_refunds(payment.household_id)
+        .await
+        .map_err(|e| ApiError::internal("loading refunds", e))?;
+    let refunded: i64 = refunds
+        .iter()
+        .filter(|refund| refund.payment_id == payment.id)
+        .map(|refund| refund.amount_minor)
+        .sum();
+    let refundable_minor = payment.amount_minor - refunded;
+    if amount_minor > refundable_minor {
+        return Err(exceeds_payment(refundable_minor));
+    }
+    Ok(())
+}
+
+/// Refunds the payment's vault charge under a vault key derived from the
+/// request's idempotency key, so a retry of the same request gets the
+/// vault's stored response instead of refunding again.
+async fn refund_at_vault(
+    state: &AppState,
+    payment: &PaymentRow,
+    amount_minor: i64,
+    key: &KeyRef,
+) -> Result<(), ApiError> {
+    let Some(vault_charge_id) = payment.vault_charge_id.as_deref() else {
+        return Err(ApiError::Conflict {
+            detail: "this payment was made before refunds reached the card, so it cannot be \
+                     refunded through SharePay; pay the member back another way"
+                .to_owned(),
+        });
+    };
+    let request = ChargeRefundRequest {
+        amount: money_body(amount_minor, &payment.currency),
+        idempotency_key: vault_refund_key(key),
+    };
+    let answer = state.vault.refund(vault_charge_id, &request).await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(ServiceError::InvalidInput { detail, .. }) => {
+            // The vault's own limit, which counts refunds still running.
+            tracing::info!(payment_id = %payment.id, %detail, "the vault rejected a refund");
+            return Err(ApiError::invalid_field("amount", detail));
+        }
+        Err(ServiceError::IdempotencyKeyReused) => return Err(ApiError::IdempotencyKeyReused),
+        Err(ServiceError::IdempotencyKeyInProgress) => {
+            return Err(ApiError::IdempotencyKeyInProgress);
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, payment_id = %payment.id, "the vault did not decide a refund");
+            return Err(ApiError::RefundOutcomeUnknown);
+        }
+    };
+    match answer.status {
+        ChargeRefundStatus::Succeeded => {
+            tracing::info!(payment_id = %payment.id, refund_id = %answer.refund_id, "the vault refunded a card");
+            Ok(())
+        }
+        ChargeRefundStatus::Failed => {
+            let reason = answer
+                .reason
+                .and_then(|reason| serde_json::to_value(reason).ok())
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "unknown".to_owned());
+            tracing::info!(payment_id = %payment.id, %reason, "the card processor rejected a refund");
+            Err(ApiError::Conflict {
+                detail: format!(
+                    "the card processor rejected the refund ({reason}), so no money went back to \
+                     the card and nothing was recorded; pay the member back another way"
+                ),
+            })
+        }
+    }
+}
+
+/// Derives the vault's idempotency key for a refund request:
+/// `sharepay-refund-` and the hex SHA-256 of the caller's key scope and key. The body is left
+/// out, so a retry with a changed amount reaches the vault's
+/// `idempotency-key-reused` check instead of refunding a second time.
+fn vault_refund_key(key: &KeyRef) -> String {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(key.scope.as_bytes());
+    context.update(b"\n");
+    context.update(key.key.as_bytes());
+    let digest = context.finish();
+    let mut vault_key = String::from("sharepay-refund-");
+    for byte in digest.as_ref() {
+        vault_key.push_str(&format!("{byte:02x}"));
+    }
+    vault_key
 }

@@ -140,6 +140,8 @@ pub struct PaymentRow {
     pub device_fingerprint: Option<String>,
     pub created_at: OffsetDateTime,
     pub completed_at: Option<OffsetDateTime>,
+    /// The vault's `ch_` id of the charge, set once the vault decides.
+    pub vault_charge_id: Option<String>,
 }
 
 /// The filter of a payment listing.
@@ -173,6 +175,7 @@ pub struct PaymentOutcome {
     pub decline_reason: Option<String>,
     pub processor_reference: Option<String>,
     pub completed_at: OffsetDateTime,
+    pub vault_charge_id: Option<String>,
 }
 
 /// A refund of part or all of a payment.

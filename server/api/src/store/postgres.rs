@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0008_security_events_service_credentials.sql"),
     include_str!("migrations/postgres/0009_webauthn.sql"),
     include_str!("migrations/postgres/0010_money.sql"),
+    include_str!("migrations/postgres/0011_payment_vault_charge_id.sql"),
 ];
 
 /// Advisory lock ids, arbitrary but fixed, so every instance takes the same.

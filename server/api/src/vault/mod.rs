@@ -92,8 +92,15 @@ pub async fn start_standalone(
 async fn start_vault(config: VaultConfig) -> Result<RunningVault, StartupError> {
     let data_dir = config.data_dir.clone();
     sharepay_vault::start(config).await.map_err(|e| {
+        let message = e.to_string();
+        let hint = if message.contains("cannot listen on") {
+            "; choose a free address with vault.phone_listen \
+             (SHAREPAY_VAULT__PHONE_LISTEN), or vault.api_listen for the mTLS listener"
+        } else {
+            ""
+        };
         StartupError::Config(format!(
-            "starting the card vault in {} failed: {e}",
+            "starting the card vault in {} failed: {message}{hint}",
             data_dir.display()
         ))
     })

@@ -22,6 +22,8 @@ pub const APPROVED_VISA: &str = "4242424242424242";
 pub const APPROVED_MASTERCARD: &str = "5555555555554444";
 pub const DECLINED_INSUFFICIENT_FUNDS: &str = "4000000000009995";
 pub const SLOW_PROCESSOR: &str = "4000000000000259";
+/// Charges are approved; every refund of them fails.
+pub const REFUND_FAILS: &str = "4000000000005126";
 
 /// A household whose bill is approved, with one charge per participant.
 pub struct Household {

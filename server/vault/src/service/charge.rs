@@ -15,8 +15,9 @@ use crate::processor::{DeclineReason, ProcessorCharge, ProcessorChargeOutcome};
 use crate::store::ChargeClaim;
 use crate::wire::{ChargeRequest, ChargeResponse, ChargeStatus};
 
-/// How often a duplicate charge request checks whether the first finished.
-const IN_PROGRESS_POLL: Duration = Duration::from_millis(50);
+/// How often a duplicate charge or refund request checks whether the first
+/// finished.
+pub(super) const IN_PROGRESS_POLL: Duration = Duration::from_millis(50);
 const MIN_IDEMPOTENCY_KEY_CHARS: usize = 8;
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 const MAX_DESCRIPTION_CHARS: usize = 200;
@@ -76,7 +77,7 @@ impl VaultHandle {
                 let stored = serde_json::to_string(response)
                     .map_err(|e| ServiceError::internal("encoding a charge", e))?;
                 store
-                    .complete_charge(key, stored)
+                    .complete_charge(key, response.charge_id.clone(), stored)
                     .await
                     .map_err(store_error)?;
             }
@@ -191,18 +192,7 @@ fn validate_charge(request: &ChargeRequest) -> Result<Money, ServiceError> {
     if request.amount.minor <= 0 {
         errors.add("amount.minor", "the amount must be greater than zero");
     }
-    let key = &request.idempotency_key;
-    let key_chars = key.chars().count();
-    if !(MIN_IDEMPOTENCY_KEY_CHARS..=MAX_IDEMPOTENCY_KEY_CHARS).contains(&key_chars)
-        || !key.bytes().all(|b| b.is_ascii_graphic())
-    {
-        errors.add(
-            "idempotency_key",
-            format!(
-                "the idempotency key must be {MIN_IDEMPOTENCY_KEY_CHARS} to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters, such as a UUID"
-            ),
-        );
-    }
+    validate_idempotency_key(&request.idempotency_key, &mut errors);
     let description_chars = request.description.chars().count();
     if description_chars > MAX_DESCRIPTION_CHARS {
         errors.add(
@@ -218,6 +208,21 @@ fn validate_charge(request: &ChargeRequest) -> Result<Money, ServiceError> {
     match amount {
         Some(amount) if errors.is_empty() => Ok(amount),
         _ => Err(ServiceError::from_field_errors(errors.into_vec())),
+    }
+}
+
+/// Checks the length and characters of a request's idempotency key.
+pub(super) fn validate_idempotency_key(key: &str, errors: &mut FieldErrors) {
+    let key_chars = key.chars().count();
+    if !(MIN_IDEMPOTENCY_KEY_CHARS..=MAX_IDEMPOTENCY_KEY_CHARS).contains(&key_chars)
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        errors.add(
+            "idempotency_key",
+            format!(
+                "the idempotency key must be {MIN_IDEMPOTENCY_KEY_CHARS} to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters, such as a UUID"
+            ),
+        );
     }
 }
 
@@ -239,6 +244,6 @@ fn charge_request_hash(request: &ChargeRequest) -> Result<Vec<u8>, ServiceError>
 
 /// Age in seconds after which a `pending` charge counts as abandoned by a
 /// crashed runner: well past any processor call.
-fn stale_pending_seconds(processor_timeout: Duration) -> i64 {
+pub(super) fn stale_pending_seconds(processor_timeout: Duration) -> i64 {
     i64::try_from(processor_timeout.as_secs()).unwrap_or(i64::MAX / 4) * 2 + 60
 }

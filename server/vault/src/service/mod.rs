@@ -1,5 +1,6 @@
 //! The vault's operations, callable in process through [`VaultHandle`]:
-//! issue an intake token, tokenize a card, charge a token, delete a card.
+//! issue an intake token, tokenize a card, charge a token, refund a
+//! charge, delete a card.
 //!
 //! The HTTP routes and the embedding server both call these, so every
 //! check lives here once. Each operation reads in steps: authenticate,
@@ -7,6 +8,7 @@
 //! logs a card number, CVC, cardholder name or token.
 
 mod charge;
+mod refund;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -93,14 +93,43 @@ impl VaultStore {
         .await
     }
 
-    /// Stores the final response of a claimed charge.
+    /// Stores the final response of a claimed charge under its charge id,
+    /// so a refund can find it.
     pub async fn complete_charge(
         &self,
         idempotency_key: String,
+        charge_id: String,
         response: String,
     ) -> Result<(), StoreError> {
-        self.set_charge_state(idempotency_key, "completed", Some(response))
-            .await
+        self.with_connection(move |connection| {
+            connection
+                .execute(
+                    "UPDATE charges SET state = 'completed', charge_id = ?2, response = ?3
+                     WHERE idempotency_key = ?1",
+                    params![idempotency_key, charge_id, response],
+                )
+                .map(|_| ())
+                .map_err(db_error)
+        })
+        .await
+    }
+
+    /// Returns the stored response of the completed charge `charge_id`.
+    pub async fn find_completed_charge(
+        &self,
+        charge_id: String,
+    ) -> Result<Option<String>, StoreError> {
+        self.with_connection(move |connection| {
+            connection
+                .query_row(
+                    "SELECT response FROM charges WHERE charge_id = ?1 AND state = 'completed'",
+                    params![charge_id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db_error)
+        })
+        .await
     }
 
     /// Marks a claimed charge as failed in a way a retry may repeat.
@@ -167,5 +196,40 @@ mod tests {
         assert_eq!(first, ChargeClaim::Claimed);
         assert_eq!(concurrent, ChargeClaim::InProgress);
         assert_eq!(other_body, ChargeClaim::KeyReused);
+    }
+
+    #[tokio::test]
+    async fn migration_backfills_charge_ids() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("vault.db");
+        let key = [8u8; 32];
+        {
+            // A database at schema version 1, before charges had an id column.
+            let connection = sharepay_sqlcipher::open_keyed(&path, &key).expect("open");
+            connection
+                .execute_batch(&format!(
+                    "BEGIN; {} PRAGMA user_version = 1; COMMIT;",
+                    super::super::MIGRATIONS[0]
+                ))
+                .expect("schema version 1");
+            connection
+                .execute(
+                    "INSERT INTO charges (idempotency_key, request_hash, state, started_at, response)
+                     VALUES ('key-1', x'01', 'completed', 100, ?1)",
+                    params![r#"{"charge_id":"ch_old","status":"approved"}"#],
+                )
+                .expect("old charge");
+        }
+
+        let store = VaultStore::open(&path, &key).expect("migrate");
+        let found = store
+            .find_completed_charge("ch_old".into())
+            .await
+            .expect("find");
+
+        assert_eq!(
+            found.as_deref(),
+            Some(r#"{"charge_id":"ch_old","status":"approved"}"#)
+        );
     }
 }

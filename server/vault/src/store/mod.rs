@@ -8,8 +8,10 @@
 //! connection mutex.
 
 mod charges;
+mod refunds;
 
 pub(crate) use charges::ChargeClaim;
+pub(crate) use refunds::{RefundClaim, RefundClaimRequest};
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -17,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE cards (
     token TEXT PRIMARY KEY NOT NULL,
     user_id BLOB NOT NULL,
@@ -47,7 +50,23 @@ CREATE TABLE charges (
     started_at INTEGER NOT NULL,
     response TEXT
 );
-"];
+",
+    r"
+ALTER TABLE charges ADD COLUMN charge_id TEXT;
+UPDATE charges SET charge_id = json_extract(response, '$.charge_id') WHERE response IS NOT NULL;
+CREATE UNIQUE INDEX charges_charge_id ON charges (charge_id);
+CREATE TABLE refunds (
+    idempotency_key TEXT PRIMARY KEY NOT NULL,
+    request_hash BLOB NOT NULL,
+    charge_id TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed')),
+    started_at INTEGER NOT NULL,
+    response TEXT
+);
+CREATE INDEX refunds_charge_id ON refunds (charge_id);
+",
+];
 
 /// A failure of the vault database. Messages carry SQLite's text, which
 /// never contains bound values.

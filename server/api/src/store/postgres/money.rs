@@ -29,7 +29,7 @@ const METHOD_COLUMNS: &str = "id, user_id, vault_token, brand, last4, expiry_mon
      expiry_year, created_at, deleted_at";
 const PAYMENT_COLUMNS: &str = "id, charge_id, household_id, user_id, payment_method_id, \
      amount_minor, currency, status, decline_reason, processor_reference, idempotency_scope, \
-     idempotency_key, device_fingerprint, created_at, completed_at";
+     idempotency_key, device_fingerprint, created_at, completed_at, vault_charge_id";
 const REFUND_COLUMNS: &str = "id, payment_id, charge_id, household_id, user_id, amount_minor, \
      currency, reason, created_by, created_at";
 const CASE_COLUMNS: &str = "id, rule, severity, reason, user_id, payment_id, household_id, \
@@ -113,6 +113,7 @@ fn payment_from_row(row: &Row) -> Result<PaymentRow, StoreError> {
         device_fingerprint: get(row, 12)?,
         created_at: get(row, 13)?,
         completed_at: get(row, 14)?,
+        vault_charge_id: get(row, 15)?,
     })
 }
 
@@ -566,7 +567,7 @@ impl MoneyStore for PostgresStore {
             .execute(
                 &format!(
                     "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
                 ),
                 &[
                     &payment.id,
@@ -584,6 +585,7 @@ impl MoneyStore for PostgresStore {
                     &payment.device_fingerprint,
                     &whole_seconds(payment.created_at),
                     &seconds(payment.completed_at),
+                    &payment.vault_charge_id,
                 ],
             )
             .await
@@ -604,7 +606,7 @@ impl MoneyStore for PostgresStore {
         let updated = transaction
             .execute(
                 "UPDATE payments SET status = $2, decline_reason = $3, \
-                 processor_reference = $4, completed_at = $5 \
+                 processor_reference = $4, completed_at = $5, vault_charge_id = $6 \
                  WHERE id = $1 AND status = 'pending'",
                 &[
                     &outcome.payment_id,
@@ -612,6 +614,7 @@ impl MoneyStore for PostgresStore {
                     &outcome.decline_reason,
                     &outcome.processor_reference,
                     &whole_seconds(outcome.completed_at),
+                    &outcome.vault_charge_id,
                 ],
             )
             .await

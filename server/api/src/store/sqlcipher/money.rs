@@ -26,7 +26,7 @@ const METHOD_COLUMNS: &str = "id, user_id, vault_token, brand, last4, expiry_mon
      expiry_year, created_at, deleted_at";
 const PAYMENT_COLUMNS: &str = "id, charge_id, household_id, user_id, payment_method_id, \
      amount_minor, currency, status, decline_reason, processor_reference, idempotency_scope, \
-     idempotency_key, device_fingerprint, created_at, completed_at";
+     idempotency_key, device_fingerprint, created_at, completed_at, vault_charge_id";
 const REFUND_COLUMNS: &str = "id, payment_id, charge_id, household_id, user_id, amount_minor, \
      currency, reason, created_by, created_at";
 const CASE_COLUMNS: &str = "id, rule, severity, reason, user_id, payment_id, household_id, \
@@ -117,6 +117,7 @@ fn payment_from_row(row: &Row<'_>) -> rusqlite::Result<PaymentRow> {
         device_fingerprint: row.get(12)?,
         created_at: from_unix_seconds(13, row.get(13)?)?,
         completed_at: optional_time(14, row.get(14)?)?,
+        vault_charge_id: row.get(15)?,
     })
 }
 
@@ -545,7 +546,7 @@ impl MoneyStore for SqlCipherStore {
                 .execute(
                     &format!(
                         "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES \
-                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
                     ),
                     params![
                         blob(&payment.id),
@@ -562,7 +563,8 @@ impl MoneyStore for SqlCipherStore {
                         payment.idempotency_key,
                         payment.device_fingerprint,
                         payment.created_at.unix_timestamp(),
-                        payment.completed_at.map(OffsetDateTime::unix_timestamp)
+                        payment.completed_at.map(OffsetDateTime::unix_timestamp),
+                        payment.vault_charge_id
                     ],
                 )
                 .map_err(db_error)?;
@@ -587,14 +589,15 @@ impl MoneyStore for SqlCipherStore {
             let updated = transaction
                 .execute(
                     "UPDATE payments SET status = ?2, decline_reason = ?3, \
-                     processor_reference = ?4, completed_at = ?5 \
+                     processor_reference = ?4, completed_at = ?5, vault_charge_id = ?6 \
                      WHERE id = ?1 AND status = 'pending'",
                     params![
                         blob(&outcome.payment_id),
                         outcome.status,
                         outcome.decline_reason,
                         outcome.processor_reference,
-                        outcome.completed_at.unix_timestamp()
+                        outcome.completed_at.unix_timestamp(),
+                        outcome.vault_charge_id
                     ],
                 )
                 .map_err(db_error)?;
