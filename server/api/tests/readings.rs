@@ -344,6 +344,41 @@ async fn corrected_value_must_fit_series(backend: TestBackend) {
     s.api.server.shutdown().await;
 }
 
+async fn replaced_meter_and_implausible_usage_flagged(backend: TestBackend) {
+    let s = setup(&backend).await;
+    let baseline = reading("1000", "2026-11-01T08:00:00Z");
+    let ((status, _), _) = s.submit(&s.reader, &baseline, "baseline").await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // 900 kWh in one day is far above what a home uses.
+    let spike = reading("1900", "2026-11-02T08:00:00Z");
+    let ((status, body), _) = s.submit(&s.reader, &spike, "spike").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "flagged", "{body}");
+    assert_eq!(body["reasons"], json!(["implausible_usage"]), "{body}");
+
+    // A new serial on the register: the meter was swapped.
+    let mut swapped = reading("3", "2026-11-03T08:00:00Z");
+    swapped["meter_serial"] = json!("E-6");
+    let ((status, body), _) = s.submit(&s.reader, &swapped, "swapped").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "flagged", "{body}");
+    assert_eq!(body["reasons"], json!(["meter_replaced"]), "{body}");
+
+    // The new meter's series goes on without the serial being sent again.
+    let next = reading("10", "2026-11-04T08:00:00Z");
+    let ((status, body), _) = s.submit(&s.reader, &next, "next").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "accepted", "{body}");
+
+    let mut blank = reading("11", "2026-11-05T08:00:00Z");
+    blank["meter_serial"] = json!("   ");
+    let ((status, body), _) = s.submit(&s.reader, &blank, "blank").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["errors"][0]["field"], "meter_serial", "{body}");
+    s.api.server.shutdown().await;
+}
+
 /// Runs the futures concurrently on the test's runtime.
 async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
@@ -374,4 +409,5 @@ on_both_backends!(
     payer_corrects_flagged_reading,
     parallel_readings_see_each_other,
     corrected_value_must_fit_series,
+    replaced_meter_and_implausible_usage_flagged,
 );

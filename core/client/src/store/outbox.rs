@@ -45,6 +45,7 @@ impl NewReading {
             kind: self.kind,
             photo_sha256: self.photo_sha256.clone(),
             location: self.location.clone(),
+            meter_serial: None,
         }
     }
 }

@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Meter, MeterError, Quantity, Reading, ReadingKind, SECONDS_PER_DAY, Timestamp};
+use super::{
+    Meter, MeterError, MeterUnit, Quantity, Reading, ReadingKind, SECONDS_PER_DAY, Timestamp,
+};
 
 /// Tunable limits of the consumption checks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +23,29 @@ pub struct ConsumptionPolicy {
     /// 99990 to 00012 on five digits is 22 units, but 500 to 400 would be
     /// 99,900 units and is rejected.
     pub max_rollover_percent: u8,
+}
+
+impl ConsumptionPolicy {
+    /// The policy for a household meter of `unit`: the default rollover rule
+    /// and a daily maximum well above what a home uses, so only a misread
+    /// or a typo is flagged.
+    ///
+    /// NOTE: the maxima are estimates (200 kWh, 50 m³, 5000 l, 1800 ft³ or
+    /// 2000 MJ a day), not taken from a standard; a meter-level setting
+    /// would replace them.
+    pub fn household(unit: MeterUnit) -> Self {
+        let per_day = match unit {
+            MeterUnit::KilowattHour => 200,
+            MeterUnit::CubicMetre => 50,
+            MeterUnit::Litre => 5_000,
+            MeterUnit::CubicFoot => 1_800,
+            MeterUnit::Megajoule => 2_000,
+        };
+        ConsumptionPolicy {
+            max_usage_per_day: Some(Quantity::from_milli(per_day * 1_000)),
+            ..ConsumptionPolicy::default()
+        }
+    }
 }
 
 impl Default for ConsumptionPolicy {

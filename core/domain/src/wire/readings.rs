@@ -30,6 +30,12 @@ pub struct SubmitReadingRequest {
     pub photo_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<ReadingLocation>,
+    /// Serial number printed on the meter that was read, when the reader
+    /// entered it. One that differs from the registered serial means the
+    /// meter was replaced: the reading is flagged for review and starts the
+    /// new meter's series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meter_serial: Option<String>,
 }
 
 /// Server decision about a reading.

@@ -163,13 +163,18 @@ async fn check_corrected_value(
         value_milli,
         ..reading.clone()
     };
-    let policy = ConsumptionPolicy::default();
+    let policy = ConsumptionPolicy::household(meter.unit);
     for (earlier, later) in [(before, Some(&corrected)), (Some(&corrected), after)] {
         let (Some(earlier), Some(later)) = (earlier, later) else {
             continue;
         };
+        // After a replacement the later reading names the new meter.
+        let meter_then = Meter {
+            serial: later.serial.clone(),
+            ..domain_meter.clone()
+        };
         if let Err(error) = consumption_between(
-            &domain_meter,
+            &meter_then,
             &domain_reading(earlier),
             &domain_reading(later),
             &policy,

@@ -35,6 +35,8 @@ const MAX_COORDINATE_CHARS: usize = 16;
 struct ValidReading {
     value: Quantity,
     taken_at: OffsetDateTime,
+    /// The serial the reader entered, when given.
+    meter_serial: Option<String>,
 }
 
 #[utoipa::path(
@@ -122,7 +124,7 @@ pub async fn submit_reading(
             id: reading_id,
             meter_id: meter.id,
             household_id: meter.household_id,
-            serial: meter.serial.clone(),
+            serial: reading_serial(&meter, previous.as_ref(), &valid),
             value_milli: valid.value.milli(),
             taken_at: valid.taken_at,
             kind: request.kind,
@@ -167,6 +169,17 @@ pub async fn submit_reading(
 /// land first.
 const MAX_DECISION_ATTEMPTS: u32 = 5;
 
+/// The serial a reading is filed under: the one the reader entered, else
+/// the previous reading's (so a replaced meter's series goes on), else the
+/// registered one.
+fn reading_serial(meter: &MeterRow, previous: Option<&ReadingRow>, valid: &ValidReading) -> String {
+    valid
+        .meter_serial
+        .clone()
+        .or_else(|| previous.map(|p| p.serial.clone()))
+        .unwrap_or_else(|| meter.serial.clone())
+}
+
 /// The domain's verdict on one reading.
 struct Verdict {
     status: ReadingStatus,
@@ -180,13 +193,15 @@ fn decide(
     request: &SubmitReadingRequest,
     valid: &ValidReading,
 ) -> Verdict {
+    // The meter on the wall now: a new serial stands for a replacement.
+    let serial = reading_serial(meter, previous, valid);
     let domain_meter = Meter {
-        serial: meter.serial.clone(),
+        serial: serial.clone(),
         unit: meter.unit,
         register_digits: meter.register_digits,
     };
     let current = Reading {
-        serial: meter.serial.clone(),
+        serial,
         value: valid.value,
         taken_at: Timestamp(valid.taken_at.unix_timestamp()),
         kind: request.kind,
@@ -213,7 +228,7 @@ fn decide(
     };
     // NOTE: a maximum daily usage is not configurable per meter yet, so the
     // implausible-rate flag only fires once a policy sets one.
-    let policy = ConsumptionPolicy::default();
+    let policy = ConsumptionPolicy::household(meter.unit);
     match consumption_between(&domain_meter, &previous, &current, &policy) {
         Ok(consumption) => {
             let reasons: Vec<String> = consumption
@@ -291,7 +306,21 @@ fn validate(request: &SubmitReadingRequest) -> Result<ValidReading, ApiError> {
         check_coordinate("location.latitude", &location.latitude, 90)?;
         check_coordinate("location.longitude", &location.longitude, 180)?;
     }
-    Ok(ValidReading { value, taken_at })
+    let meter_serial = match request.meter_serial.as_deref().map(str::trim) {
+        None => None,
+        Some(serial) if (1..=64).contains(&serial.chars().count()) => Some(serial.to_owned()),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "meter_serial",
+                "must be 1 to 64 characters; leave it out when the serial cannot be read",
+            ));
+        }
+    };
+    Ok(ValidReading {
+        value,
+        taken_at,
+        meter_serial,
+    })
 }
 
 /// Checks a decimal-degree string such as `-48.8566` without floating
