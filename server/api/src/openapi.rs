@@ -84,10 +84,64 @@ pub fn document_json() -> &'static str {
         document.merge(<crate::households::HouseholdsApi as OpenApi>::openapi());
         document.merge(<crate::identity::webauthn::WebauthnApi as OpenApi>::openapi());
         document.merge(<crate::money::MoneyApi as OpenApi>::openapi());
+        make_operation_ids_unique(&mut document);
         document.to_pretty_json().unwrap_or_else(|e| {
             format!("{{\"error\":\"serializing the OpenAPI document failed: {e}\"}}")
         })
     })
+}
+
+/// Renames every operation whose id (the handler's function name) another
+/// operation shares, to its method and path, such as
+/// `post_v1_me_step_up_challenge`. OpenAPI requires unique ids, and
+/// handlers in different modules may share a name.
+fn make_operation_ids_unique(document: &mut utoipa::openapi::OpenApi) {
+    let mut counts = std::collections::HashMap::new();
+    for item in document.paths.paths.values() {
+        for operation in operations(item) {
+            if let Some(id) = &operation.operation_id {
+                *counts.entry(id.clone()).or_insert(0usize) += 1;
+            }
+        }
+    }
+    for (path, item) in document.paths.paths.iter_mut() {
+        for (method, operation) in operations_mut(item) {
+            let shared = operation
+                .operation_id
+                .as_ref()
+                .is_some_and(|id| counts.get(id).copied().unwrap_or(0) > 1);
+            if shared {
+                let slug: String = path
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                let slug = slug.trim_matches('_').replace("__", "_");
+                operation.operation_id = Some(format!("{method}_{slug}"));
+            }
+        }
+    }
+}
+
+fn operations(
+    item: &utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &utoipa::openapi::path::Operation> {
+    [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+        .into_iter()
+        .flatten()
+}
+
+fn operations_mut(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = (&'static str, &mut utoipa::openapi::path::Operation)> {
+    [
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("patch", &mut item.patch),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.as_mut().map(|operation| (method, operation)))
 }
 
 #[utoipa::path(

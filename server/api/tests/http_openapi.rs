@@ -34,6 +34,16 @@ async fn openapi_document_matches_routes() {
     assert_eq!(email["maxLength"], 254);
 
     let paths = document["paths"].as_object().expect("paths");
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for operations in paths.values() {
+        for operation in operations.as_object().expect("operations").values() {
+            let id = operation["operationId"].as_str().expect("operationId");
+            assert!(
+                operation_ids.insert(id.to_owned()),
+                "operationId {id} is not unique"
+            );
+        }
+    }
     assert_eq!(paths.len(), 71, "{:?}", paths.keys().collect::<Vec<_>>());
     for (path, operations) in paths {
         for method in operations.as_object().expect("operations").keys() {

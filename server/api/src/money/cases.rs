@@ -26,6 +26,7 @@ use crate::store::money::MonitoringCaseRow;
 
 /// Query of `GET /v1/admin/monitoring-cases`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CaseQuery {
     /// `open` (the default) or `all`.

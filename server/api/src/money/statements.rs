@@ -37,6 +37,7 @@ use crate::store::money::{ChargeRow, ChargeScope};
 
 /// Query of `GET /v1/households/{household_id}/statements`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatementQuery {
     /// UUIDv7 of the member; the caller when absent.

@@ -25,6 +25,7 @@ pub const WEBAUTHN_METHOD: &str = "webauthn";
 #[utoipa::path(
     post,
     path = "/v1/auth/mfa/webauthn/options",
+    operation_id = "mfa_webauthn_options",
     tag = "mfa",
     request_body = MfaWebauthnOptionsRequest,
     responses(
@@ -47,6 +48,7 @@ pub async fn options(
 #[utoipa::path(
     post,
     path = "/v1/auth/mfa/webauthn/verify",
+    operation_id = "mfa_webauthn_verify",
     tag = "mfa",
     request_body = MfaWebauthnVerifyRequest,
     responses(

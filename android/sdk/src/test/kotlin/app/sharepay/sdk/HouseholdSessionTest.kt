@@ -30,8 +30,8 @@ class HouseholdSessionTest {
 
     @Test
     fun householdInvitationAndMeter(): Unit = runBlocking {
-        open().use { payer ->
-            open().use { reader ->
+        openClient().use { payer ->
+            openClient().use { reader ->
                 signUp(payer, randomEmail())
                 signUp(reader, randomEmail())
 
@@ -70,8 +70,8 @@ class HouseholdSessionTest {
 
     @Test
     fun strangerGetsNotFound(): Unit = runBlocking {
-        open().use { payer ->
-            open().use { stranger ->
+        openClient().use { payer ->
+            openClient().use { stranger ->
                 signUp(payer, randomEmail())
                 signUp(stranger, randomEmail())
                 val household = payer.createHousehold("Private House")
@@ -84,8 +84,8 @@ class HouseholdSessionTest {
     @Test
     fun endedSessionIsRevokedAndWiped(): Unit = runBlocking {
         val email = randomEmail()
-        open().use { first ->
-            open().use { second ->
+        openClient().use { first ->
+            openClient().use { second ->
                 signUp(first, email)
                 second.login(email, PASSWORD)
                 val sessions = second.sessions()
@@ -106,9 +106,9 @@ class HouseholdSessionTest {
     @Test
     fun logoutAndEndOthers(): Unit = runBlocking {
         val email = randomEmail()
-        open().use { first ->
-            open().use { second ->
-                open().use { third ->
+        openClient().use { first ->
+            openClient().use { second ->
+                openClient().use { third ->
                     signUp(first, email)
                     second.login(email, PASSWORD)
                     third.login(email, PASSWORD)
@@ -122,7 +122,7 @@ class HouseholdSessionTest {
         }
     }
 
-    private suspend fun open(): SharePay {
+    private suspend fun openClient(): SharePay {
         val caFile = File(variable("SHAREPAY_TEST_CA_FILE"))
         val config = SharePayConfig(
             baseUrl = variable("SHAREPAY_TEST_URL"),
