@@ -108,7 +108,7 @@ impl ReadingSender for HttpReadingSender {
 
 /// Wait when a 429 has no usable `Retry-After`.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
-/// Longest wait taken from `Retry-After`, so a wrong header cannot park the
+/// Maximum wait taken from `Retry-After`, so a wrong header cannot park the
 /// outbox for days.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 

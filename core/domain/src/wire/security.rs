@@ -33,7 +33,7 @@ pub struct PinFailureBatch {
 /// Most reports one batch may carry; a phone sends older ones in later batches.
 pub const MAX_PIN_FAILURE_REPORTS_PER_BATCH: usize = 50;
 
-/// Answer to a pin failure batch.
+/// Response to a pin failure batch.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
