@@ -178,12 +178,18 @@ fn check_structuring(
         return None;
     }
 
-    let earlier = earlier_payments(payment, history, rule.window_seconds);
-    let count = earlier
+    // A payment id counts once, and counts as in the band when any record
+    // of it is: a conflicting duplicate can add suspicion but never hide it,
+    // so more history never removes a match.
+    let mut in_band_ids: Vec<_> = history
         .iter()
+        .filter(|earlier| is_earlier(payment, earlier, rule.window_seconds))
         .filter(|earlier| in_band(earlier.amount))
-        .count()
-        + 1;
+        .map(|earlier| earlier.payment)
+        .collect();
+    in_band_ids.sort_unstable();
+    in_band_ids.dedup();
+    let count = in_band_ids.len() + 1;
     if count < usize::try_from(rule.min_payments).unwrap_or(usize::MAX) {
         return None;
     }
@@ -238,17 +244,17 @@ fn check_new_device(
 ///
 /// When the history lists one id more than once with different data, the
 /// entry that sorts first by time, amount, currency and device is kept, so
-/// the result never depends on the order of `history`.
+/// the result never depends on the order of `history`. Only the velocity
+/// rule uses this, and it counts ids, so which entry is kept does not
+/// change its result.
 fn earlier_payments<'a>(
     payment: &PaymentRecord,
     history: &'a [PaymentRecord],
     window_seconds: i64,
 ) -> Vec<&'a PaymentRecord> {
-    let start = payment.at.0.saturating_sub(window_seconds);
     let mut earlier: Vec<&PaymentRecord> = history
         .iter()
-        .filter(|earlier| earlier.user == payment.user && earlier.payment != payment.payment)
-        .filter(|earlier| earlier.at.0 > start && earlier.at <= payment.at)
+        .filter(|earlier| is_earlier(payment, earlier, window_seconds))
         .collect();
     earlier.sort_by(|left, right| {
         (
@@ -267,6 +273,16 @@ fn earlier_payments<'a>(
     });
     earlier.dedup_by_key(|earlier| earlier.payment);
     earlier
+}
+
+/// Whether `earlier` is another payment of the same user inside the window
+/// that ends at `payment`.
+fn is_earlier(payment: &PaymentRecord, earlier: &PaymentRecord, window_seconds: i64) -> bool {
+    let start = payment.at.0.saturating_sub(window_seconds);
+    earlier.user == payment.user
+        && earlier.payment != payment.payment
+        && earlier.at.0 > start
+        && earlier.at <= payment.at
 }
 
 /// `basis_points` of a positive `amount`, in minor units, rounded up so
