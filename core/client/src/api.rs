@@ -298,3 +298,46 @@ fn problem_message(problem: &Problem) -> String {
         .collect();
     format!("{} ({})", problem.detail, fields.join("; "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(problem_type: &str, detail: &str) -> Problem {
+        Problem {
+            problem_type: problem_type.to_owned(),
+            title: "Step-up required".to_owned(),
+            status: 403,
+            detail: detail.to_owned(),
+            request_id: None,
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn step_up_problem_lists_methods() {
+        let detail = "this change needs a recent MFA check: ask for a code with \
+                      POST /v1/me/step-up/challenge; your methods: webauthn, totp, recovery_code";
+        let problem = problem("step-up-required", detail);
+
+        assert!(is_step_up_required(&problem));
+        assert_eq!(
+            step_up_methods(&problem),
+            vec!["webauthn", "totp", "recovery_code"]
+        );
+    }
+
+    #[test]
+    fn step_up_problem_type_forms() {
+        let slug = problem("step-up-required", "");
+        let uri = problem("https://sharepay.example/problems/step-up-required", "");
+        let other = problem("forbidden", "your methods: totp");
+        let suffix_only = problem("no-step-up-required", "");
+
+        assert!(is_step_up_required(&slug));
+        assert!(is_step_up_required(&uri));
+        assert!(!is_step_up_required(&other));
+        assert!(!is_step_up_required(&suffix_only));
+        assert!(step_up_methods(&slug).is_empty());
+    }
+}

@@ -75,21 +75,35 @@ impl Server {
         client
     }
 
-    /// Waits for the email after the first `seen` code emails to `email`
+    /// Waits for the email after the first `seen` code emails to `email`,
     /// and returns its six-digit code.
     async fn emailed_code(&self, email: &str, seen: usize) -> SecretString {
+        self.delivered_code(email, CODE_SUBJECT, seen).await
+    }
+
+    fn code_emails_to(&self, email: &str) -> usize {
+        self.delivered_to(email, CODE_SUBJECT)
+    }
+
+    /// Waits for the message after the first `seen` messages to
+    /// `recipient` (an address or a phone number) with `subject`, and
+    /// returns its six-digit code.
+    async fn delivered_code(&self, recipient: &str, subject: &str, seen: usize) -> SecretString {
         for _ in 0..100 {
-            let messages = code_messages(&self.data_dir.join("mailbox"), email);
+            let messages = mailbox_messages(&self.data_dir.join("mailbox"), recipient, subject);
             if let Some(message) = messages.get(seen) {
                 return SecretString::from(six_digit_code(message));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no code email number {} to {email} within 5 s", seen + 1);
+        panic!(
+            "no message number {} to {recipient} with subject {subject:?} within 5 s",
+            seen + 1
+        );
     }
 
-    fn code_emails_to(&self, email: &str) -> usize {
-        code_messages(&self.data_dir.join("mailbox"), email).len()
+    fn delivered_to(&self, recipient: &str, subject: &str) -> usize {
+        mailbox_messages(&self.data_dir.join("mailbox"), recipient, subject).len()
     }
 }
 
@@ -101,9 +115,9 @@ impl DeviceInfoProvider for Phone {
     }
 }
 
-/// Lists the code emails to `recipient` in the mailbox folder, oldest
-/// first.
-fn code_messages(mailbox: &Path, recipient: &str) -> Vec<String> {
+/// Lists the messages to `recipient` with `subject` in the mailbox folder,
+/// oldest first.
+fn mailbox_messages(mailbox: &Path, recipient: &str, subject: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(mailbox) else {
         return Vec::new();
     };
@@ -121,7 +135,7 @@ fn code_messages(mailbox: &Path, recipient: &str) -> Vec<String> {
         .filter(|message| {
             message
                 .lines()
-                .any(|line| line.starts_with("Subject:") && line.contains(CODE_SUBJECT))
+                .any(|line| line.starts_with("Subject:") && line.contains(subject))
         })
         .collect()
 }
@@ -370,6 +384,73 @@ async fn change_needs_step_up_first() {
         .start_totp_enrollment()
         .await
         .expect("enrollment succeeds after the step-up check");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_code_passes_login_after_phone_verification() {
+    const PHONE: &str = "+4915112345678";
+    let root = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(root.path(), 300).await;
+    let phone = server.phone(root.path(), "phone");
+    let email = "sms.user@example.org";
+    sign_up(&phone, email).await;
+    step_up_by_email(&server, &phone, email).await;
+
+    let malformed = phone
+        .add_phone("0151 1234567")
+        .await
+        .expect_err("a number without + is not E.164");
+    assert!(
+        matches!(malformed, ClientError::InvalidInput(_)),
+        "{malformed:?}"
+    );
+    let sent = phone.add_phone(PHONE).await.expect("add the phone");
+    assert_eq!(sent.channel, "sms");
+    let code = server.delivered_code(PHONE, "Phone verification", 0).await;
+    phone.verify_phone(code).await.expect("verify the phone");
+    let factors = phone.mfa_factors().await.expect("factors");
+    assert!(factors.phone_verified);
+    assert!(
+        factors.methods.contains(&"sms_code".to_owned()),
+        "{factors:?}"
+    );
+
+    phone.logout().await.expect("logout");
+    let methods = login_needing_mfa(&phone, email).await;
+    assert_eq!(methods, vec!["sms_code".to_owned()]);
+    phone
+        .send_mfa_code("sms_code")
+        .await
+        .expect("send the SMS code");
+    let code = server.delivered_code(PHONE, CODE_SUBJECT, 0).await;
+    phone
+        .complete_mfa("sms_code", code)
+        .await
+        .expect("the SMS code passes the login");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_address_verifies_with_code() {
+    const SUBJECT: &str = "Confirm your SharePay email address";
+    let root = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(root.path(), 300).await;
+    let phone = server.phone(root.path(), "phone");
+    let email = "verify.user@example.org";
+    sign_up(&phone, email).await;
+    let before = phone.mfa_factors().await.expect("factors");
+    assert!(!before.email_verified);
+
+    let seen = server.delivered_to(email, SUBJECT);
+    let sent = phone
+        .resend_email_verification()
+        .await
+        .expect("send a verification code");
+    assert_eq!(sent.channel, "email");
+    let code = server.delivered_code(email, SUBJECT, seen).await;
+    phone.verify_email(code).await.expect("verify the address");
+
+    let after = phone.mfa_factors().await.expect("factors");
+    assert!(after.email_verified);
 }
 
 /// A [`PasskeyProvider`] backed by a software passkey that signs for
