@@ -387,7 +387,7 @@ async fn change_needs_step_up_first() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sms_code_passes_login_after_phone_verification() {
+async fn verified_phone_sms_code_login() {
     const PHONE: &str = "+4915112345678";
     let root = tempfile::tempdir().expect("temp dir");
     let server = Server::start(root.path(), 300).await;
