@@ -147,7 +147,7 @@ fn enroll_interactively(mut command: Command, mailbox: &Path) -> (String, Totp) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn totp_enroll_then_login_with_code() {
+async fn totp_enroll_login_and_step_up() {
     let root = tempfile::tempdir().expect("temp dir");
     let server_dir = root.path().join("server");
     let server = start_server(&server_dir).await;
@@ -166,13 +166,13 @@ async fn totp_enroll_then_login_with_code() {
 
     let command = sharepay(&server, &phone, &["mfa", "totp", "enroll"]);
     let mailbox = server_dir.join("mailbox");
-    let (output, totp) =
+    let (enrolled, totp) =
         tokio::task::spawn_blocking(move || enroll_interactively(command, &mailbox))
             .await
             .expect("the enroll thread");
-    assert!(output.contains("secret: "), "{output}");
-    assert!(output.contains("TOTP is enabled"), "{output}");
-    assert!(output.contains("10 recovery codes"), "{output}");
+    assert!(enrolled.contains("secret: "), "{enrolled}");
+    assert!(enrolled.contains("TOTP is enabled"), "{enrolled}");
+    assert!(enrolled.contains("10 recovery codes"), "{enrolled}");
 
     run_ok(sharepay(&server, &phone, &["logout"])).await;
     let mut login = sharepay(&server, &phone, &["login", "--email", EMAIL]);
@@ -190,6 +190,27 @@ async fn totp_enroll_then_login_with_code() {
     let listed = run_ok(sharepay(&server, &phone, &["mfa", "list"])).await;
     assert!(listed.contains("totp: enabled"), "{listed}");
     assert!(listed.contains("recovery codes left: 10"), "{listed}");
+
+    let recovery_code = enrolled
+        .lines()
+        .skip_while(|line| !line.contains("10 recovery codes"))
+        .nth(1)
+        .expect("a recovery code after the heading")
+        .trim()
+        .to_owned();
+    let mut step_up = sharepay(
+        &server,
+        &phone,
+        &["mfa", "step-up", "--method", "recovery_code"],
+    );
+    step_up.env("SHAREPAY_MFA_CODE", &recovery_code);
+    run_ok(step_up).await;
+    let listed = run_ok(sharepay(&server, &phone, &["mfa", "list"])).await;
+    assert!(listed.contains("recovery codes left: 9"), "{listed}");
+
+    let renewed = run_ok(sharepay(&server, &phone, &["mfa", "recovery-codes"])).await;
+    assert!(renewed.contains("10 recovery codes"), "{renewed}");
+    assert!(!renewed.contains(&recovery_code), "{renewed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
