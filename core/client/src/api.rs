@@ -269,22 +269,9 @@ fn is_step_up_required(problem: &Problem) -> bool {
             .ends_with(&format!("/{STEP_UP_REQUIRED}"))
 }
 
-/// Reads the methods of a `step-up-required` problem from its detail,
-/// which ends with `your methods: totp, recovery_code`.
-///
-/// NOTE: the server sends the methods only in that human-readable text, not
-/// in a field of its own, so a reworded detail gives an empty list here. The
-/// list of [`crate::SharePayClient::mfa_factors`] is the reliable source.
+/// The methods of a `step-up-required` problem, from its `methods` member.
 fn step_up_methods(problem: &Problem) -> Vec<String> {
-    let Some((_, listed)) = problem.detail.rsplit_once("your methods:") else {
-        return Vec::new();
-    };
-    listed
-        .split(',')
-        .map(str::trim)
-        .filter(|method| !method.is_empty())
-        .map(str::to_owned)
-        .collect()
+    problem.methods.clone()
 }
 
 fn problem_message(problem: &Problem) -> String {
@@ -303,22 +290,21 @@ fn problem_message(problem: &Problem) -> String {
 mod tests {
     use super::*;
 
-    fn problem(problem_type: &str, detail: &str) -> Problem {
+    fn problem(problem_type: &str, methods: &[&str]) -> Problem {
         Problem {
             problem_type: problem_type.to_owned(),
             title: "Step-up required".to_owned(),
             status: 403,
-            detail: detail.to_owned(),
+            detail: "this change needs a recent MFA check".to_owned(),
             request_id: None,
             errors: Vec::new(),
+            methods: methods.iter().map(|method| (*method).to_owned()).collect(),
         }
     }
 
     #[test]
     fn step_up_problem_lists_methods() {
-        let detail = "this change needs a recent MFA check: ask for a code with \
-                      POST /v1/me/step-up/challenge; your methods: webauthn, totp, recovery_code";
-        let problem = problem("step-up-required", detail);
+        let problem = problem("step-up-required", &["webauthn", "totp", "recovery_code"]);
 
         assert!(is_step_up_required(&problem));
         assert_eq!(
@@ -329,10 +315,10 @@ mod tests {
 
     #[test]
     fn step_up_problem_type_forms() {
-        let slug = problem("step-up-required", "");
-        let uri = problem("https://sharepay.example/problems/step-up-required", "");
-        let other = problem("forbidden", "your methods: totp");
-        let suffix_only = problem("no-step-up-required", "");
+        let slug = problem("step-up-required", &[]);
+        let uri = problem("https://sharepay.example/problems/step-up-required", &[]);
+        let other = problem("forbidden", &["totp"]);
+        let suffix_only = problem("no-step-up-required", &[]);
 
         assert!(is_step_up_required(&slug));
         assert!(is_step_up_required(&uri));
