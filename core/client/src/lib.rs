@@ -9,12 +9,14 @@
 //! field-encrypted.
 
 mod api;
+mod cards;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod fingerprint;
 mod households;
 pub mod key_wrapper;
+mod money;
 mod pin_report_sender;
 mod reading_sender;
 mod session;
@@ -29,6 +31,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sharepay_domain::wire::{HealthResponse, MeResponse, RegisterRequest};
 
 use crate::api::ApiClient;
+pub use crate::cards::{NewCard, check_card};
 use crate::clock::{Clock, SystemClock};
 pub use crate::config::{ClientConfig, EndpointConfig};
 pub use crate::error::ClientError;
@@ -37,6 +40,7 @@ pub use crate::key_wrapper::{KeyWrapper, KeyWrapperError};
 use crate::reading_sender::HttpReadingSender;
 use crate::session::SessionTokens;
 pub use crate::store::outbox::{NewReading, OutboxCounts, OutboxItem, OutboxState};
+pub use crate::store::payments::{PaymentAttempt, PaymentAttemptState};
 pub use crate::store::pin_reports::PendingPinFailureReport;
 pub use crate::store::{CardDisplay, EncryptedStore};
 pub use crate::sync::{
