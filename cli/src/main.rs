@@ -4,6 +4,7 @@ mod account_command;
 mod demo;
 mod file_key_wrapper;
 mod household_command;
+mod money_command;
 mod profile;
 mod reading_command;
 mod reading_import;
@@ -65,6 +66,8 @@ enum Command {
     /// The signed-in user's sessions on every device.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    #[command(flatten)]
+    Money(money_command::MoneyCommand),
 }
 
 /// Location of the terminal's phone store.
@@ -216,6 +219,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Meter(command) => meter(command, data_dir, connection).await,
         Command::Reading(command) => reading(command, data_dir, connection),
         Command::Sync => account_command::sync(&open_client(data_dir, connection)?).await,
+        Command::Money(command) => {
+            money_command::run(&open_client(data_dir, connection)?, command).await
+        }
         Command::Sessions(command) => {
             let client = open_client(data_dir, connection)?;
             match command {
