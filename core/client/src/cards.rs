@@ -135,6 +135,9 @@ impl SharePayClient {
             expiry_month: narrow("expiry_month", token.expiry_month)?,
             expiry_year: narrow("expiry_year", token.expiry_year)?,
         };
+        // NOTE: when the API rejects this registration (for example for a
+        // missing MFA check), the vault keeps a card token that no payment
+        // method refers to. The phone cannot delete it at the vault.
         let method: PaymentMethodResponse = self
             .send_json_authorized(Method::POST, &["v1", "payment-methods"], &registration)
             .await?;
