@@ -154,7 +154,10 @@ pub async fn sign_in_new_device(server: &TestServer, client: &SharePayClient, em
         .expect("pass MFA with the emailed code");
 }
 
-/// The six-digit codes in the messages to `recipient`, oldest file first.
+/// The six-digit MFA codes (login and step-up) in the messages to
+/// `recipient`, oldest file first. Other coded messages, such as the email
+/// verification sent at registration, are left out: they may arrive late
+/// and would pass for the code a test waits for.
 pub fn mailbox_codes(mailbox: &Path, recipient: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(mailbox) else {
         return Vec::new();
@@ -167,7 +170,9 @@ pub fn mailbox_codes(mailbox: &Path, recipient: &str) -> Vec<String> {
     files
         .iter()
         .filter_map(|path| std::fs::read_to_string(path).ok())
-        .filter(|text| text.contains(recipient) && text.contains("Your SharePay security code"))
+        .filter(|text| {
+            text.contains(recipient) && text.lines().any(|line| line == "Kind: mfa_code")
+        })
         .filter_map(|text| {
             let body = text
                 .split_once("\n\n")
