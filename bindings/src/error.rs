@@ -11,6 +11,15 @@ pub enum SharePayError {
     InvalidInput { reason: String },
     #[error("{reason}")]
     Unauthorized { reason: String },
+    /// The password was right, but this sign-in needs a second check with
+    /// one of `methods` (`totp`, `email_code`, `sms_code`, `recovery_code`,
+    /// `webauthn`). The app sends a code with `send_mfa_code` when the
+    /// method needs one, then calls `complete_mfa`.
+    #[error("{reason}")]
+    MfaRequired {
+        methods: Vec<String>,
+        reason: String,
+    },
     /// The server ended this device's session, so the app shows the login
     /// screen. The listener also receives `SyncEvent::SessionRevoked`.
     #[error("{reason}")]
@@ -45,10 +54,7 @@ impl From<ClientError> for SharePayError {
         match error {
             ClientError::InvalidInput(_) => Self::InvalidInput { reason },
             ClientError::Unauthorized(_) => Self::Unauthorized { reason },
-            // NOTE: the shells do not have an MFA screen yet, so a login that
-            // needs a second check reaches them as Unauthorized with the
-            // methods in the reason.
-            ClientError::MfaRequired { .. } => Self::Unauthorized { reason },
+            ClientError::MfaRequired { methods } => Self::MfaRequired { methods, reason },
             ClientError::SessionRevoked(_) => Self::SessionRevoked { reason },
             ClientError::Forbidden(_) => Self::Forbidden { reason },
             ClientError::NotFound(_) => Self::NotFound { reason },

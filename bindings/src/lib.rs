@@ -72,11 +72,27 @@ impl SharePayClient {
             .await?)
     }
 
-    /// Signs in.
+    /// Signs in. Fails with `MfaRequired` when the server requests a
+    /// second check, which `complete_mfa` then passes.
     pub async fn login(&self, email: String, password: String) -> Result<(), SharePayError> {
         Ok(self
             .inner
             .login(&email, SecretString::from(password))
+            .await?)
+    }
+
+    /// Asks the server to send a code (`email_code` or `sms_code`) for the
+    /// sign-in waiting for its second check.
+    pub async fn send_mfa_code(&self, method: String) -> Result<(), SharePayError> {
+        Ok(self.inner.send_mfa_code(&method).await?)
+    }
+
+    /// Passes the waiting sign-in's second check with `code` for `method`
+    /// (`totp`, `email_code`, `sms_code` or `recovery_code`).
+    pub async fn complete_mfa(&self, method: String, code: String) -> Result<(), SharePayError> {
+        Ok(self
+            .inner
+            .complete_mfa(&method, SecretString::from(code))
             .await?)
     }
 

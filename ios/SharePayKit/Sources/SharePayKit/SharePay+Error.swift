@@ -10,6 +10,11 @@ extension SharePay {
         case invalidInput(reason: String)
         /// Wrong credentials or an ended session, so the user must sign in again.
         case unauthorized(reason: String)
+        /// The password was right, but this sign-in needs a second check with
+        /// one of `methods` (`totp`, `email_code`, `sms_code`,
+        /// `recovery_code`, `webauthn`). Send a code with `sendMfaCode` when
+        /// the method needs one, then call `completeMfa`.
+        case mfaRequired(methods: [String], reason: String)
         /// The server ended this device's session and the core wiped it, so the user signs in again.
         case sessionRevoked(reason: String)
         /// The signed-in user may not do this, such as a participant adding a meter.
@@ -40,6 +45,7 @@ extension SharePay {
             switch error {
             case let .InvalidInput(reason): self = .invalidInput(reason: reason)
             case let .Unauthorized(reason): self = .unauthorized(reason: reason)
+            case let .MfaRequired(methods, reason): self = .mfaRequired(methods: methods, reason: reason)
             case let .SessionRevoked(reason): self = .sessionRevoked(reason: reason)
             case let .Forbidden(reason): self = .forbidden(reason: reason)
             case let .NotFound(reason): self = .notFound(reason: reason)
@@ -59,7 +65,7 @@ extension SharePay {
             switch self {
             case let .invalidInput(reason), let .unauthorized(reason), let .sessionRevoked(reason),
                  let .forbidden(reason), let .notFound(reason), let .conflict(reason),
-                 let .pinMismatch(reason),
+                 let .pinMismatch(reason), let .mfaRequired(_, reason),
                  let .network(reason), let .server(_, reason), let .keyUnavailable(reason),
                  let .wrongDeviceKey(reason), let .storeCorrupted(reason), let .platform(reason),
                  let .storage(reason):

@@ -66,9 +66,23 @@ public final class SharePay: Sendable {
         try await call { try await client.register(email: email, password: password) }
     }
 
-    /// Signs in. A wrong email or password throws `SharePay.Error.unauthorized`.
+    /// Signs in. A wrong email or password throws `SharePay.Error.unauthorized`,
+    /// and a sign-in that needs a second check throws
+    /// `SharePay.Error.mfaRequired`, which `completeMfa` passes.
     public func login(email: String, password: String) async throws {
         try await call { try await client.login(email: email, password: password) }
+    }
+
+    /// Asks the server to send a code (`email_code` or `sms_code`) for the
+    /// sign-in waiting for its second check.
+    public func sendMfaCode(method: String) async throws {
+        try await call { try await client.sendMfaCode(method: method) }
+    }
+
+    /// Passes the waiting sign-in's second check with `code` for `method`
+    /// (`totp`, `email_code`, `sms_code` or `recovery_code`).
+    public func completeMfa(method: String, code: String) async throws {
+        try await call { try await client.completeMfa(method: method, code: code) }
     }
 
     /// Reads the signed-in user's profile.

@@ -1,5 +1,6 @@
 package app.sharepay.sdk
 
+import app.sharepay.ffi.DeviceInfoProvider
 import app.sharepay.ffi.Household
 import app.sharepay.ffi.Invitation
 import app.sharepay.ffi.KeyWrapper
@@ -62,9 +63,22 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     suspend fun register(email: String, password: String): String =
         call { client.register(email, password) }
 
-    /** Signs in. A wrong email or password fails with [SharePayError.Unauthorized]. */
+    /**
+     * Signs in. A wrong email or password fails with [SharePayError.Unauthorized]. A sign-in that
+     * needs a second check fails with [SharePayError.MfaRequired], which [completeMfa] passes.
+     */
     suspend fun login(email: String, password: String): Unit =
         call { client.login(email, password) }
+
+    /** Asks the server to send a code (`email_code` or `sms_code`) for the waiting sign-in. */
+    suspend fun sendMfaCode(method: String): Unit = call { client.sendMfaCode(method) }
+
+    /**
+     * Passes the waiting sign-in's second check with [code] for [method] (`totp`, `email_code`,
+     * `sms_code` or `recovery_code`), and keeps the session like [login].
+     */
+    suspend fun completeMfa(method: String, code: String): Unit =
+        call { client.completeMfa(method, code) }
 
     /**
      * Ends this device's session on the server and wipes it locally. Returns whether the
@@ -173,21 +187,29 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
          * Opens the encrypted store in [SharePayConfig.dataDir] and prepares the pinned TLS
          * connection. Runs on [Dispatchers.IO] because opening the store reads the disk and
          * calls [keyWrapper], which may block in the platform keystore.
+         *
+         * [deviceInfoProvider] supplies the attributes of the device fingerprint sent with each
+         * login. Without it logins carry no fingerprint, and once the account has a known device
+         * the server treats this one as new and asks for a second check every time.
          */
-        suspend fun open(config: SharePayConfig, keyWrapper: KeyWrapper): SharePay =
-            withContext(Dispatchers.IO) {
-                val client = try {
-                    SharePayClient(
-                        config.baseUrl,
-                        config.caCertificatePem,
-                        config.spkiPins,
-                        config.dataDir,
-                        keyWrapper,
-                    )
-                } catch (exception: SharePayException) {
-                    throw SharePayError.from(exception)
-                }
-                SharePay(client)
+        suspend fun open(
+            config: SharePayConfig,
+            keyWrapper: KeyWrapper,
+            deviceInfoProvider: DeviceInfoProvider? = null,
+        ): SharePay = withContext(Dispatchers.IO) {
+            val client = try {
+                SharePayClient(
+                    config.baseUrl,
+                    config.caCertificatePem,
+                    config.spkiPins,
+                    config.dataDir,
+                    keyWrapper,
+                )
+            } catch (exception: SharePayException) {
+                throw SharePayError.from(exception)
             }
+            deviceInfoProvider?.let { client.setDeviceInfoProvider(it) }
+            SharePay(client)
+        }
     }
 }

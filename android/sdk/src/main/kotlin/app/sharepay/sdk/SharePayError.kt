@@ -16,6 +16,14 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
     /** Wrong credentials or an ended session, so the user must sign in again. */
     class Unauthorized(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
+    /**
+     * The password was right, but this sign-in needs a second check with one of [methods]
+     * (`totp`, `email_code`, `sms_code`, `recovery_code`, `webauthn`). Send a code with
+     * [SharePay.sendMfaCode] when the method needs one, then call [SharePay.completeMfa].
+     */
+    class MfaRequired(val methods: List<String>, reason: String, cause: SharePayException) :
+        SharePayError(reason, cause)
+
     /** The server ended this device's session and the core wiped it, so the user logs in again. */
     class SessionRevoked(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
@@ -57,6 +65,7 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
         fun from(exception: SharePayException): SharePayError = when (exception) {
             is SharePayException.InvalidInput -> InvalidInput(exception.reason, exception)
             is SharePayException.Unauthorized -> Unauthorized(exception.reason, exception)
+            is SharePayException.MfaRequired -> MfaRequired(exception.methods, exception.reason, exception)
             is SharePayException.SessionRevoked -> SessionRevoked(exception.reason, exception)
             is SharePayException.Forbidden -> Forbidden(exception.reason, exception)
             is SharePayException.NotFound -> NotFound(exception.reason, exception)
