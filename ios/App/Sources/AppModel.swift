@@ -60,7 +60,11 @@ actor SharePayProvider {
             return try await opening.value
         }
         let task = Task {
-            try await SharePay.open(config: try ServerConfiguration.load(), keyWrapper: KeychainKeyWrapper())
+            try await SharePay.open(
+                config: try ServerConfiguration.load(),
+                keyWrapper: KeychainKeyWrapper(),
+                deviceInfoProvider: await AppleDeviceInfoProvider()
+            )
         }
         opening = task
         do {
@@ -83,4 +87,5 @@ enum Route: Hashable {
     case addCard
     case readings
     case sessions
+    case totpEnrollment
 }

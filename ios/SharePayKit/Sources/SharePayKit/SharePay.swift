@@ -42,7 +42,16 @@ public final class SharePay: Sendable {
     /// Opens the encrypted store and prepares the pinned TLS connection. It
     /// runs off the caller's actor because opening reads the disk and calls the
     /// key wrapper, which may block in the Keychain.
-    public static func open(config: SharePayConfig, keyWrapper: KeyWrapper) async throws -> SharePay {
+    ///
+    /// `deviceInfoProvider` supplies the attributes of the device fingerprint
+    /// sent with each login. Without it logins carry no fingerprint, and once
+    /// the account has a known device the server treats this one as new and
+    /// requests a second check every time.
+    public static func open(
+        config: SharePayConfig,
+        keyWrapper: KeyWrapper,
+        deviceInfoProvider: DeviceInfoProvider? = nil
+    ) async throws -> SharePay {
         try await Task.detached(priority: .userInitiated) {
             let client = try Self.mapErrors {
                 try SharePayClient(
@@ -52,6 +61,9 @@ public final class SharePay: Sendable {
                     dataDir: config.dataDirectory.path,
                     keyWrapper: keyWrapper
                 )
+            }
+            if let deviceInfoProvider {
+                client.setDeviceInfoProvider(provider: deviceInfoProvider)
             }
             return SharePay(client: client)
         }.value
@@ -88,6 +100,40 @@ public final class SharePay: Sendable {
     /// Reads the signed-in user's profile.
     public func me() async throws -> UserProfile {
         try await callWithSession { try await client.me() }
+    }
+
+    /// Returns whether a session is stored on this device.
+    public func hasSession() throws -> Bool {
+        try Self.mapErrors { try client.hasSession() }
+    }
+
+    /// Returns this installation's device fingerprint, or nil when no device
+    /// info provider is set.
+    public func deviceFingerprint() throws -> String? {
+        try Self.mapErrors { try client.deviceFingerprint() }
+    }
+
+    /// Lists the signed-in user's sessions on every device, oldest first.
+    public func sessions() async throws -> [LoginSession] {
+        try await callWithSession { try await client.sessions() }
+    }
+
+    /// Ends one session of the signed-in user.
+    public func endSession(id: String) async throws {
+        try await callWithSession { try await client.endSession(sessionId: id) }
+    }
+
+    /// Ends every other session of the signed-in user and returns how many ended.
+    public func endOtherSessions() async throws -> UInt64 {
+        try await callWithSession { try await client.endOtherSessions() }
+    }
+
+    /// Ends this device's session on the server and wipes it locally. Returns
+    /// whether the server confirmed. The local wipe happens even when the
+    /// server could not be reached.
+    @discardableResult
+    public func logout() async throws -> Bool {
+        try await call { try await client.logout() }
     }
 
     /// Returns a new stream of session events for one subscriber.

@@ -1,4 +1,5 @@
 import Observation
+import SharePayFFI
 import SharePayKit
 import SwiftUI
 

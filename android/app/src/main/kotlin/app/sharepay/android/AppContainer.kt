@@ -9,6 +9,8 @@ import app.sharepay.android.data.CoreReadingRepository
 import app.sharepay.android.data.CoreSessionRepository
 import app.sharepay.android.platform.AndroidDeviceInfoProvider
 import app.sharepay.android.platform.AndroidKeystoreKeyWrapper
+import app.sharepay.android.platform.CredentialManagerPasskeyProvider
+import app.sharepay.android.platform.ForegroundActivity
 import app.sharepay.sdk.SessionEvent
 import app.sharepay.sdk.SharePay
 import app.sharepay.sdk.SharePayConfig
@@ -34,13 +36,18 @@ class AppContainer(context: Context) {
     private val openLock = Mutex()
     private var client: SharePay? = null
 
+    val deviceInfoProvider = AndroidDeviceInfoProvider(context)
+
+    /** The resumed activity, over which the passkey sheet opens. The application registers it. */
+    val foregroundActivity = ForegroundActivity()
+    val passkeyProvider = CredentialManagerPasskeyProvider(foregroundActivity)
+
     suspend fun sharePay(): SharePay = openLock.withLock {
-        client ?: SharePay.open(config, keyWrapper).also { client = it }
+        client ?: SharePay.open(config, keyWrapper, deviceInfoProvider).also { client = it }
     }
 
     val sessionEvents: Flow<SessionEvent> = flow { emitAll(sharePay().sessionEvents) }
 
-    val deviceInfoProvider = AndroidDeviceInfoProvider(context)
     val authRepository = CoreAuthRepository(::sharePay)
     val householdRepository = CoreHouseholdRepository(::sharePay)
     val billRepository = CoreBillRepository(::sharePay)

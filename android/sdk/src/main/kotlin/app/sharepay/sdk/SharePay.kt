@@ -89,6 +89,9 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     /** Returns whether a session is stored on this device. */
     suspend fun hasSession(): Boolean = call { client.hasSession() }
 
+    /** Returns this installation's device fingerprint, or null when no device info provider is set. */
+    suspend fun deviceFingerprint(): String? = withContext(Dispatchers.IO) { call { client.deviceFingerprint() } }
+
     /** Reads the signed-in user's profile. */
     suspend fun me(): UserProfile = callWithSession { client.me() }
 
@@ -190,7 +193,7 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
          *
          * [deviceInfoProvider] supplies the attributes of the device fingerprint sent with each
          * login. Without it logins carry no fingerprint, and once the account has a known device
-         * the server treats this one as new and asks for a second check every time.
+         * the server treats this one as new and requests a second check every time.
          */
         suspend fun open(
             config: SharePayConfig,

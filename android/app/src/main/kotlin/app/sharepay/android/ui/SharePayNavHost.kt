@@ -32,6 +32,8 @@ import app.sharepay.android.ui.households.HouseholdsScreen
 import app.sharepay.android.ui.households.HouseholdsViewModel
 import app.sharepay.android.ui.readings.ReadingsScreen
 import app.sharepay.android.ui.readings.ReadingsViewModel
+import app.sharepay.android.ui.security.TotpEnrollmentScreen
+import app.sharepay.android.ui.security.TotpEnrollmentViewModel
 import app.sharepay.android.ui.sessions.SessionsScreen
 import app.sharepay.android.ui.sessions.SessionsViewModel
 import app.sharepay.sdk.SessionEvent
@@ -51,6 +53,7 @@ private object Routes {
     const val CARD = "cards/new"
     const val READINGS = "readings"
     const val SESSIONS = "sessions"
+    const val TOTP_ENROLLMENT = "security/totp"
 
     fun mfa(methods: List<MfaMethod>) = "mfa/${methods.joinToString(",") { it.name }}"
     fun bills(householdId: String) = "households/$householdId/bills"
@@ -142,6 +145,12 @@ fun SharePayNavHost(container: AppContainer, navController: NavHostController = 
                 onSignedOut = { navController.showLogin() },
             )
         }
+        composable(Routes.TOTP_ENROLLMENT) {
+            TotpEnrollmentScreen(
+                viewModel { TotpEnrollmentViewModel(container.authRepository) },
+                onDone = { navController.popBackStack() },
+            )
+        }
     }
 }
 
@@ -150,6 +159,9 @@ private fun homeEntries(navController: NavHostController) = listOf(
     HomeEntry("My charges", "What you owe, and paying it") { navController.navigate(Routes.CHARGES) },
     HomeEntry("Meter readings", "Record readings, even offline") { navController.navigate(Routes.READINGS) },
     HomeEntry("Sessions and devices", "Where you are signed in") { navController.navigate(Routes.SESSIONS) },
+    HomeEntry("Authenticator app", "Sign in with codes from an authenticator app") {
+        navController.navigate(Routes.TOTP_ENROLLMENT)
+    },
 )
 
 private fun NavHostController.showHome() = navigate(Routes.HOME) {

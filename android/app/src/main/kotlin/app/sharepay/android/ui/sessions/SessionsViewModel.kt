@@ -5,10 +5,10 @@ import androidx.lifecycle.viewModelScope
 import app.sharepay.android.data.AuthRepository
 import app.sharepay.android.data.SessionInfo
 import app.sharepay.android.data.SessionRepository
-import app.sharepay.android.platform.DeviceInfo
 import app.sharepay.android.platform.Passkeys
 import app.sharepay.android.ui.LoadState
 import app.sharepay.android.ui.load
+import app.sharepay.ffi.DeviceInfo
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
