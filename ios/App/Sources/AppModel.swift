@@ -42,7 +42,8 @@ final class AppModel {
     func watchSessionEvents() async {
         guard let sharePay = try? await provider.sharePay() else { return }
         for await event in sharePay.sessionEvents() {
-            if case .sessionEnded = event {
+            switch event {
+            case .sessionEnded, .sessionRevoked:
                 didSignOut()
             }
         }

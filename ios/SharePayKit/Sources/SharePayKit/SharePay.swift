@@ -1,5 +1,4 @@
 import Foundation
-import os
 import SharePayFFI
 
 /// The server the client connects to and the folder of its encrypted store.
@@ -27,6 +26,10 @@ public enum SessionEvent: Sendable, Equatable {
     /// A call that needs a session was rejected as unauthorized, because the
     /// session expired or was revoked. The app should show the login screen.
     case sessionEnded(reason: String)
+    /// The server ended this device's session (a logout elsewhere, a forced
+    /// logout, or a reused refresh token), and the core wiped the session
+    /// data. Queued readings stay.
+    case sessionRevoked(reason: String)
 }
 
 /// The app's entry point to the SharePay core: `async` methods over the
@@ -36,8 +39,9 @@ public enum SessionEvent: Sendable, Equatable {
 /// This class converts and forwards. Every rule (password policy, money,
 /// splits, pinning, storage) stays in the Rust core.
 public final class SharePay: Sendable {
-    private let client: SharePayClient
-    private let subscribers = OSAllocatedUnfairLock(initialState: [UUID: AsyncStream<SessionEvent>.Continuation]())
+    let client: SharePayClient
+    private let sessionFanOut = EventFanOut<SessionEvent>()
+    private let syncFanOut = EventFanOut<SyncEvent>()
 
     /// Opens the encrypted store and prepares the pinned TLS connection. It
     /// runs off the caller's actor because opening reads the disk and calls the
@@ -71,6 +75,7 @@ public final class SharePay: Sendable {
 
     private init(client: SharePayClient) {
         self.client = client
+        client.setSyncEventListener(listener: SyncEventForwarder(syncEvents: syncFanOut, sessionEvents: sessionFanOut))
     }
 
     /// Creates an account and returns its user id. Does not sign in.
@@ -137,20 +142,17 @@ public final class SharePay: Sendable {
     }
 
     /// Returns a new stream of session events for one subscriber.
-    ///
-    /// TODO: feed these streams (and a sync-progress stream) from a
-    /// SyncEventListener implementation once the bindings export that trait.
     public func sessionEvents() -> AsyncStream<SessionEvent> {
-        let id = UUID()
-        let (stream, continuation) = AsyncStream.makeStream(of: SessionEvent.self, bufferingPolicy: .bufferingNewest(16))
-        continuation.onTermination = { [subscribers] _ in
-            subscribers.withLock { _ = $0.removeValue(forKey: id) }
-        }
-        subscribers.withLock { $0[id] = continuation }
-        return stream
+        sessionFanOut.stream()
     }
 
-    private func call<T>(_ operation: () async throws -> T) async throws -> T {
+    /// Returns a new stream of outbox progress for one subscriber, as the
+    /// core reports it, including `SyncEvent.SessionRevoked`.
+    public func syncEvents() -> AsyncStream<SyncEvent> {
+        syncFanOut.stream()
+    }
+
+    func call<T>(_ operation: () async throws -> T) async throws -> T {
         do {
             return try await operation()
         } catch let error as SharePayError {
@@ -160,23 +162,16 @@ public final class SharePay: Sendable {
 
     // Unauthorized on a call that needs a session means the session ended. On
     // login it only means wrong credentials, so `call` does not publish it.
-    private func callWithSession<T>(_ operation: () async throws -> T) async throws -> T {
+    func callWithSession<T>(_ operation: () async throws -> T) async throws -> T {
         do {
             return try await call(operation)
         } catch Error.unauthorized(let reason) {
-            publish(.sessionEnded(reason: reason))
+            sessionFanOut.publish(.sessionEnded(reason: reason))
             throw Error.unauthorized(reason: reason)
         }
     }
 
-    private func publish(_ event: SessionEvent) {
-        let continuations = subscribers.withLock { Array($0.values) }
-        for continuation in continuations {
-            continuation.yield(event)
-        }
-    }
-
-    private static func mapErrors<T>(_ operation: () throws -> T) throws -> T {
+    static func mapErrors<T>(_ operation: () throws -> T) throws -> T {
         do {
             return try operation()
         } catch let error as SharePayError {

@@ -8,12 +8,10 @@ import android.util.Base64
 import androidx.compose.foundation.Image
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.size
-import androidx.compose.foundation.text.KeyboardOptions
 import androidx.compose.foundation.text.selection.SelectionContainer
 import androidx.compose.material3.Button
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
-import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
@@ -29,6 +27,7 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.sharepay.android.data.TotpEnrollment
 import app.sharepay.android.platform.SecureWindow
 import app.sharepay.android.ui.ErrorText
+import app.sharepay.android.ui.LabeledField
 import app.sharepay.android.ui.LoadStateContent
 import app.sharepay.android.ui.SharePayScreen
 
@@ -49,14 +48,7 @@ fun TotpEnrollmentScreen(viewModel: TotpEnrollmentViewModel, onDone: () -> Unit)
         } else {
             LoadStateContent(state.enrollment) { enrollment ->
                 SecretDisplay(enrollment)
-                OutlinedTextField(
-                    value = state.code,
-                    onValueChange = viewModel::onCodeChange,
-                    label = { Text("Code from the app") },
-                    keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.NumberPassword),
-                    singleLine = true,
-                    modifier = Modifier.fillMaxWidth(),
-                )
+                LabeledField(state.code, viewModel::onCodeChange, "Code from the app", KeyboardType.NumberPassword)
                 Button(onClick = viewModel::confirm, enabled = !state.confirming, modifier = Modifier.fillMaxWidth()) {
                     Text("Turn on")
                 }
