@@ -14,7 +14,7 @@ mod sessions;
 use std::sync::Arc;
 
 use secrecy::SecretString;
-use sharepay_client::ClientConfig;
+use sharepay_client::{ClientConfig, EndpointConfig};
 
 use crate::device::ForeignDeviceInfo;
 pub use crate::device::{DeviceInfo, DeviceInfoProvider};
@@ -38,6 +38,18 @@ pub struct UserProfile {
     pub created_at: String,
 }
 
+/// The card vault's own pinned endpoint, to which the phone sends card
+/// numbers directly.
+#[derive(uniffi::Record)]
+pub struct VaultEndpoint {
+    /// `https://host:port`.
+    pub base_url: String,
+    /// PEM of the CA(s) the vault's certificate must chain to.
+    pub ca_certificate_pem: String,
+    /// At least two distinct base64 SHA-256 SPKI pins of the vault.
+    pub spki_pins: Vec<String>,
+}
+
 /// A SharePay client bound to one server and one encrypted store.
 #[derive(uniffi::Object)]
 pub struct SharePayClient {
@@ -49,16 +61,23 @@ impl SharePayClient {
     /// Opens the encrypted store in `data_dir` and prepares a TLS 1.3
     /// connection to `base_url` that trusts `ca_certificate_pem` and
     /// requires one of `spki_pins`, which must hold at least two distinct
-    /// pins (the current server key and a backup).
-    #[uniffi::constructor]
+    /// pins (the current server key and a backup). Saving a card needs
+    /// `vault`; without it the other calls work.
+    #[uniffi::constructor(default(vault = None))]
     pub fn new(
         base_url: String,
         ca_certificate_pem: String,
         spki_pins: Vec<String>,
         data_dir: String,
         key_wrapper: Arc<dyn KeyWrapper>,
+        vault: Option<VaultEndpoint>,
     ) -> Result<Arc<Self>, SharePayError> {
-        let config = ClientConfig::new(base_url, ca_certificate_pem, spki_pins, data_dir);
+        let mut config = ClientConfig::new(base_url, ca_certificate_pem, spki_pins, data_dir);
+        config.vault = vault.map(|vault| EndpointConfig {
+            base_url: vault.base_url,
+            ca_certificate_pem: vault.ca_certificate_pem,
+            spki_pins: vault.spki_pins,
+        });
         let inner =
             sharepay_client::SharePayClient::new(config, Arc::new(ForeignKeyWrapper(key_wrapper)))?;
         Ok(Arc::new(Self { inner }))

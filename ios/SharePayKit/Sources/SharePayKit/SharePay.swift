@@ -5,18 +5,27 @@ import SharePayFFI
 ///
 /// `spkiPins` are base64 SHA-256 hashes of the server's SubjectPublicKeyInfo,
 /// the current key first and a backup key second, so the server can rotate
-/// keys without an app update.
+/// keys without an app update. `vault` is the card vault's own endpoint with
+/// its own pins; without it saving a card fails and every other call works.
 public struct SharePayConfig: Sendable {
     public var baseURL: String
     public var caCertificatePEM: String
     public var spkiPins: [String]
     public var dataDirectory: URL
+    public var vault: VaultEndpoint?
 
-    public init(baseURL: String, caCertificatePEM: String, spkiPins: [String], dataDirectory: URL) {
+    public init(
+        baseURL: String,
+        caCertificatePEM: String,
+        spkiPins: [String],
+        dataDirectory: URL,
+        vault: VaultEndpoint? = nil
+    ) {
         self.baseURL = baseURL
         self.caCertificatePEM = caCertificatePEM
         self.spkiPins = spkiPins
         self.dataDirectory = dataDirectory
+        self.vault = vault
     }
 }
 
@@ -63,7 +72,8 @@ public final class SharePay: Sendable {
                     caCertificatePem: config.caCertificatePEM,
                     spkiPins: config.spkiPins,
                     dataDir: config.dataDirectory.path,
-                    keyWrapper: keyWrapper
+                    keyWrapper: keyWrapper,
+                    vault: config.vault
                 )
             }
             if let deviceInfoProvider {

@@ -11,6 +11,7 @@ import app.sharepay.android.platform.AndroidDeviceInfoProvider
 import app.sharepay.android.platform.AndroidKeystoreKeyWrapper
 import app.sharepay.android.platform.CredentialManagerPasskeyProvider
 import app.sharepay.android.platform.ForegroundActivity
+import app.sharepay.ffi.VaultEndpoint
 import app.sharepay.sdk.SessionEvent
 import app.sharepay.sdk.SharePay
 import app.sharepay.sdk.SharePayConfig
@@ -29,8 +30,12 @@ class AppContainer(context: Context) {
     private val config = SharePayConfig(
         baseUrl = BuildConfig.SHAREPAY_BASE_URL,
         caCertificatePem = BuildConfig.SHAREPAY_CA_PEM,
-        spkiPins = BuildConfig.SHAREPAY_SPKI_PINS.split(',').map { it.trim() }.filter { it.isNotEmpty() },
+        spkiPins = pinList(BuildConfig.SHAREPAY_SPKI_PINS),
         dataDir = context.noBackupFilesDir.resolve("sharepay").absolutePath,
+        // A build without a vault address can do everything except save a card.
+        vault = BuildConfig.SHAREPAY_VAULT_URL.takeIf { it.isNotEmpty() }?.let { url ->
+            VaultEndpoint(url, BuildConfig.SHAREPAY_VAULT_CA_PEM, pinList(BuildConfig.SHAREPAY_VAULT_SPKI_PINS))
+        },
     )
     private val keyWrapper = AndroidKeystoreKeyWrapper()
     private val openLock = Mutex()
@@ -55,3 +60,6 @@ class AppContainer(context: Context) {
     val readingRepository = CoreReadingRepository(::sharePay)
     val sessionRepository = CoreSessionRepository(::sharePay, deviceInfoProvider)
 }
+
+private fun pinList(commaSeparated: String): List<String> =
+    commaSeparated.split(',').map { it.trim() }.filter { it.isNotEmpty() }

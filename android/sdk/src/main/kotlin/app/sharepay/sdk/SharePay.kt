@@ -207,6 +207,7 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
                     config.spkiPins,
                     config.dataDir,
                     keyWrapper,
+                    config.vault,
                 )
             } catch (exception: SharePayException) {
                 throw SharePayError.from(exception)

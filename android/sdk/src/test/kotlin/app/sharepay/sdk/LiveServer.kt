@@ -2,13 +2,16 @@ package app.sharepay.sdk
 
 import app.sharepay.ffi.DeviceInfo
 import app.sharepay.ffi.DeviceInfoProvider
+import app.sharepay.ffi.VaultEndpoint
 import java.io.File
 import java.util.UUID
 
 /**
  * The server that tests/run started for this test run, read from the environment:
- * SHAREPAY_TEST_URL, SHAREPAY_TEST_CA_FILE, SHAREPAY_TEST_PINS (both pins, comma-separated) and
- * SHAREPAY_TEST_MAILBOX_DIR (the server's development mailbox, where it writes emailed codes).
+ * SHAREPAY_TEST_URL, SHAREPAY_TEST_CA_FILE, SHAREPAY_TEST_PINS (both pins, comma-separated), the
+ * embedded card vault's SHAREPAY_TEST_VAULT_URL, SHAREPAY_TEST_VAULT_CA_FILE and
+ * SHAREPAY_TEST_VAULT_PINS, and SHAREPAY_TEST_MAILBOX_DIR (the server's development mailbox,
+ * where it writes emailed codes).
  */
 object LiveServer {
 
@@ -18,8 +21,13 @@ object LiveServer {
     fun config(dataDir: File): SharePayConfig = SharePayConfig(
         baseUrl = variable("SHAREPAY_TEST_URL"),
         caCertificatePem = File(variable("SHAREPAY_TEST_CA_FILE")).readText(),
-        spkiPins = variable("SHAREPAY_TEST_PINS").split(',').map { it.trim() },
+        spkiPins = pins("SHAREPAY_TEST_PINS"),
         dataDir = dataDir.absolutePath,
+        vault = VaultEndpoint(
+            variable("SHAREPAY_TEST_VAULT_URL"),
+            File(variable("SHAREPAY_TEST_VAULT_CA_FILE")).readText(),
+            pins("SHAREPAY_TEST_VAULT_PINS"),
+        ),
     )
 
     fun mailboxDir(): File = File(variable("SHAREPAY_TEST_MAILBOX_DIR"))
@@ -54,6 +62,8 @@ object LiveServer {
                 Regex("""\b\d{6}\b""").find(body)?.value
             }
     }
+
+    private fun pins(name: String): List<String> = variable(name).split(',').map { it.trim() }
 
     private fun variable(name: String): String =
         System.getenv(name)?.takeIf { it.isNotBlank() } ?: error("$name is not set; run tests/run")
