@@ -56,9 +56,12 @@ impl From<ClientError> for SharePayError {
             ClientError::Unauthorized(_) => Self::Unauthorized { reason },
             ClientError::MfaRequired { methods } => Self::MfaRequired { methods, reason },
             ClientError::SessionRevoked(_) => Self::SessionRevoked { reason },
+            ClientError::StepUpRequired { .. } => Self::Forbidden { reason },
+            ClientError::Passkey(_) => Self::Platform { reason },
             ClientError::Forbidden(_) => Self::Forbidden { reason },
             ClientError::NotFound(_) => Self::NotFound { reason },
             ClientError::Conflict(_) => Self::Conflict { reason },
+            ClientError::PaymentDeclined(_) => Self::InvalidInput { reason },
             ClientError::PinMismatch => Self::PinMismatch { reason },
             ClientError::Network(_) => Self::Network { reason },
             ClientError::Server { status, message } => Self::Server {

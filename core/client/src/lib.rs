@@ -9,12 +9,16 @@
 //! field-encrypted.
 
 mod api;
+mod cards;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod fingerprint;
 mod households;
 pub mod key_wrapper;
+pub mod mfa;
+mod money;
+pub mod passkey;
 mod pin_report_sender;
 mod reading_sender;
 mod session;
@@ -29,14 +33,18 @@ use secrecy::{ExposeSecret, SecretString};
 use sharepay_domain::wire::{HealthResponse, MeResponse, RegisterRequest};
 
 use crate::api::ApiClient;
+pub use crate::cards::{NewCard, check_card};
 use crate::clock::{Clock, SystemClock};
 pub use crate::config::{ClientConfig, EndpointConfig};
 pub use crate::error::ClientError;
 pub use crate::fingerprint::{DeviceInfo, DeviceInfoError, DeviceInfoProvider};
 pub use crate::key_wrapper::{KeyWrapper, KeyWrapperError};
+pub use crate::mfa::{MfaFactors, RecoveryCodes, TotpEnrollment};
+pub use crate::passkey::{PasskeyAssertion, PasskeyCredential, PasskeyError, PasskeyProvider};
 use crate::reading_sender::HttpReadingSender;
 use crate::session::SessionTokens;
 pub use crate::store::outbox::{NewReading, OutboxCounts, OutboxItem, OutboxState};
+pub use crate::store::payments::{PaymentAttempt, PaymentAttemptState};
 pub use crate::store::pin_reports::PendingPinFailureReport;
 pub use crate::store::{CardDisplay, EncryptedStore};
 pub use crate::sync::{

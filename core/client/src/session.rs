@@ -117,7 +117,7 @@ impl SharePayClient {
         Ok(())
     }
 
-    fn pending_mfa_token(&self) -> Result<String, ClientError> {
+    pub(crate) fn pending_mfa_token(&self) -> Result<String, ClientError> {
         lock_or_recover(&self.pending_mfa)
             .as_ref()
             .map(|token| token.expose_secret().to_owned())
@@ -231,10 +231,29 @@ impl SharePayClient {
         json_body: Option<&[u8]>,
     ) -> Result<reqwest::Response, ClientError> {
         let url = self.api.url_with_segments(segments)?;
+        self.send_authorized_to(method, url, json_body, None).await
+    }
+
+    /// Like [`SharePayClient::send_authorized`], to a prepared URL (one
+    /// with a query, for example) and with an optional `Idempotency-Key`,
+    /// which a retry after a 401 sends again.
+    pub(crate) async fn send_authorized_to(
+        &self,
+        method: Method,
+        url: reqwest::Url,
+        json_body: Option<&[u8]>,
+        idempotency_key: Option<&str>,
+    ) -> Result<reqwest::Response, ClientError> {
         let token = self.fresh_access_token().await?;
         let response = self
             .api
-            .send_with_token(method.clone(), url.clone(), &token, json_body)
+            .send_with_token(
+                method.clone(),
+                url.clone(),
+                &token,
+                json_body,
+                idempotency_key,
+            )
             .await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             self.report_pin_failures().await;
@@ -244,7 +263,7 @@ impl SharePayClient {
         let token = self.refresh_session(Some(&token)).await?;
         let response = self
             .api
-            .send_with_token(method, url, &token, json_body)
+            .send_with_token(method, url, &token, json_body, idempotency_key)
             .await?;
         self.report_pin_failures().await;
         Ok(response)
@@ -317,7 +336,7 @@ impl SharePayClient {
 
     /// Stores the refresh token and keeps the access token in memory, and
     /// returns the access token.
-    fn keep_tokens(&self, tokens: TokenResponse) -> Result<SecretString, ClientError> {
+    pub(crate) fn keep_tokens(&self, tokens: TokenResponse) -> Result<SecretString, ClientError> {
         let lifetime_ms = i64::try_from(tokens.expires_in)
             .unwrap_or(i64::MAX / 1_000)
             .saturating_mul(1_000);
