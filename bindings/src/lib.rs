@@ -4,10 +4,13 @@
 //! function delegates to the core in a few lines. It is not an API of its
 //! own, and no business rule may live here.
 
+mod cards;
 mod device;
 mod error;
 mod households;
 mod key_wrapper;
+mod mfa;
+mod money;
 mod outbox;
 mod sessions;
 
@@ -16,12 +19,21 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use sharepay_client::{ClientConfig, EndpointConfig};
 
+pub use crate::cards::{NewCard, PaymentMethod};
 use crate::device::ForeignDeviceInfo;
 pub use crate::device::{DeviceInfo, DeviceInfoProvider};
-pub use crate::error::SharePayError;
+pub use crate::error::{PasskeyFailure, SharePayError};
 pub use crate::households::{Household, Invitation, Member, Meter, MeterUnit, NewMeter, UserRole};
 use crate::key_wrapper::ForeignKeyWrapper;
 pub use crate::key_wrapper::KeyWrapper;
+pub use crate::mfa::{
+    CodeSent, MfaFactors, PasskeyAssertion, PasskeyCredential, PasskeyError, PasskeyProvider,
+    StepUpGrant, TotpEnrollment,
+};
+pub use crate::money::{
+    Bill, BillMember, BillSplit, BillStatus, Charge, ChargeStatus, MemberUsage, Money, NewBill,
+    Payment, PaymentStatus, SplitLine, SplitMode, Statement, StatementLine, format_money,
+};
 use crate::outbox::ForeignSyncListener;
 pub use crate::outbox::{
     NewReading, OutboxItem, OutboxState, ReadingKind, SyncEvent, SyncEventListener, SyncSummary,

@@ -32,7 +32,7 @@ import kotlinx.coroutines.withContext
  * This class converts and forwards. Every rule (password policy, money, splits, pinning,
  * storage, token refresh) stays in the Rust core, so nothing here validates or computes.
  */
-class SharePay private constructor(private val client: SharePayClient) : AutoCloseable {
+class SharePay private constructor(internal val client: SharePayClient) : AutoCloseable {
 
     // Replay 0: an event is for whoever listens now. DROP_OLDEST keeps tryEmit from failing
     // when a slow collector falls behind.
@@ -151,12 +151,15 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     /** Sends the queued readings now. */
     suspend fun syncNow(): SyncSummary = call { client.syncNow() }
 
+    /** Lists the outbox, oldest first, with each item's outcome. */
+    suspend fun outboxItems(): List<OutboxItem> = withContext(Dispatchers.IO) { call { client.outboxItems() } }
+
     /** Counts the outbox items in each delivery state. */
     suspend fun syncState(): SyncState = withContext(Dispatchers.IO) { call { client.syncState() } }
 
     override fun close() = client.close()
 
-    private suspend fun <T> call(block: suspend () -> T): T = try {
+    internal suspend fun <T> call(block: suspend () -> T): T = try {
         block()
     } catch (exception: SharePayException) {
         throw SharePayError.from(exception)
@@ -165,7 +168,7 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     // Unauthorized on a call that needs a session means the session ended, which the app
     // handles in one place by collecting sessionEvents. On login it only means wrong
     // credentials, so `call` does not emit. A revoked session arrives through the listener.
-    private suspend fun <T> callWithSession(block: suspend () -> T): T = try {
+    internal suspend fun <T> callWithSession(block: suspend () -> T): T = try {
         call(block)
     } catch (error: SharePayError.Unauthorized) {
         sessionEventFlow.tryEmit(SessionEvent.SessionEnded(error.reason))
