@@ -53,7 +53,7 @@ class AppContainer(context: Context) {
 
     val sessionEvents: Flow<SessionEvent> = flow { emitAll(sharePay().sessionEvents) }
 
-    val authRepository = CoreAuthRepository(::sharePay)
+    val authRepository = CoreAuthRepository(::sharePay, passkeyProvider)
     val householdRepository = CoreHouseholdRepository(::sharePay)
     val billRepository = CoreBillRepository(::sharePay)
     val paymentRepository = CorePaymentRepository(::sharePay)

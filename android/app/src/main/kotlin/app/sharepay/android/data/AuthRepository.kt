@@ -1,7 +1,16 @@
 package app.sharepay.android.data
 
+import app.sharepay.ffi.PasskeyProvider
+import app.sharepay.ffi.TotpEnrollment
 import app.sharepay.sdk.SharePay
 import app.sharepay.sdk.SharePayError
+import app.sharepay.sdk.completeMfaWithPasskey
+import app.sharepay.sdk.confirmTotpEnrollment
+import app.sharepay.sdk.registerPasskey
+import app.sharepay.sdk.sendStepUpCode
+import app.sharepay.sdk.startTotpEnrollment
+import app.sharepay.sdk.stepUp
+import app.sharepay.sdk.stepUpWithPasskey
 
 /** A second factor that the server can request after a correct password, by its wire name. */
 enum class MfaMethod(val wireName: String) {
@@ -15,6 +24,9 @@ enum class MfaMethod(val wireName: String) {
     companion object {
         /** Returns the method the core names [wireName], or null for one this app does not offer. */
         fun fromWireName(wireName: String): MfaMethod? = entries.find { it.wireName == wireName }
+
+        /** Maps the core's method names, leaving out those this build has no screen for. */
+        fun fromWireNames(wireNames: List<String>): List<MfaMethod> = wireNames.mapNotNull(::fromWireName)
     }
 }
 
@@ -27,28 +39,25 @@ sealed interface LoginOutcome {
 }
 
 /**
- * A new TOTP secret, not yet enabled. [qrPngBase64] is the server's QR code of [otpauthUri] as a
- * base64 PNG, and [secret] is the base32 key for typing into an authenticator app by hand.
+ * Sign-up, login, the second factor, step-up checks and the account's own factors. Passkey calls
+ * open the platform sheet through the app's [PasskeyProvider], which the core calls.
  */
-class TotpEnrollment(val otpauthUri: String, val secret: String, val qrPngBase64: String) {
-    // The generated toString of a data class would print the secret into any log of this value.
-    override fun toString() = "TotpEnrollment"
-}
-
-/** Sign-up, login, the second factor and the account's own factors. */
 interface AuthRepository {
     suspend fun register(email: String, password: String)
     suspend fun login(email: String, password: String): LoginOutcome
     suspend fun sendMfaCode(method: MfaMethod)
     suspend fun verifyMfaCode(method: MfaMethod, code: String)
+    suspend fun completeMfaWithPasskey()
 
-    /** Returns the WebAuthn request JSON for signing in with a passkey. */
-    suspend fun passkeyLoginRequest(): String
-    suspend fun finishPasskeyLogin(responseJson: String)
+    /** Sends a code for a step-up check of this session by email or SMS. */
+    suspend fun sendStepUpCode(method: MfaMethod)
 
-    /** Returns the WebAuthn creation JSON for adding a passkey to the signed-in account. */
-    suspend fun passkeyRegistrationRequest(): String
-    suspend fun finishPasskeyRegistration(responseJson: String)
+    /** Passes a step-up check, after which changes such as saving a card succeed for a while. */
+    suspend fun stepUp(method: MfaMethod, code: String)
+    suspend fun stepUpWithPasskey()
+
+    /** Adds a passkey to the signed-in account under [name]. Needs a recent step-up check. */
+    suspend fun registerPasskey(name: String)
 
     /** Creates a TOTP secret for the signed-in account. It takes effect once confirmed. */
     suspend fun startTotpEnrollment(): TotpEnrollment
@@ -57,7 +66,10 @@ interface AuthRepository {
     suspend fun confirmTotpEnrollment(code: String): List<String>
 }
 
-class CoreAuthRepository(private val sharePay: suspend () -> SharePay) : AuthRepository {
+class CoreAuthRepository(
+    private val sharePay: suspend () -> SharePay,
+    private val passkeyProvider: PasskeyProvider,
+) : AuthRepository {
 
     override suspend fun register(email: String, password: String) {
         sharePay().register(email, password)
@@ -67,9 +79,9 @@ class CoreAuthRepository(private val sharePay: suspend () -> SharePay) : AuthRep
         sharePay().login(email, password)
         LoginOutcome.SignedIn
     } catch (challenge: SharePayError.MfaRequired) {
-        // Methods this build has no screen for are left out. When none is left, the user sees
-        // the core's reason, which names the methods the server offered.
-        val methods = challenge.methods.mapNotNull(MfaMethod::fromWireName)
+        // When no offered method has a screen in this build, the user sees the core's reason,
+        // which names the methods the server offered.
+        val methods = MfaMethod.fromWireNames(challenge.methods)
         if (methods.isEmpty()) throw challenge
         LoginOutcome.MfaRequired(methods)
     }
@@ -82,25 +94,27 @@ class CoreAuthRepository(private val sharePay: suspend () -> SharePay) : AuthRep
         sharePay().completeMfa(method.wireName, code)
     }
 
-    // TODO: call the core's passkey login once the bindings export the PasskeyProvider trait.
-    override suspend fun passkeyLoginRequest(): String = throw CoreCallUnavailable("beginPasskeyLogin")
+    override suspend fun completeMfaWithPasskey() {
+        sharePay().completeMfaWithPasskey(passkeyProvider)
+    }
 
-    // TODO: call the core's passkey login once the bindings export the PasskeyProvider trait.
-    override suspend fun finishPasskeyLogin(responseJson: String) =
-        throw CoreCallUnavailable("finishPasskeyLogin")
+    override suspend fun sendStepUpCode(method: MfaMethod) {
+        sharePay().sendStepUpCode(method.wireName)
+    }
 
-    // TODO: call the core's passkey registration once the bindings export it.
-    override suspend fun passkeyRegistrationRequest(): String =
-        throw CoreCallUnavailable("beginPasskeyRegistration")
+    override suspend fun stepUp(method: MfaMethod, code: String) {
+        sharePay().stepUp(method.wireName, code)
+    }
 
-    // TODO: call the core's passkey registration once the bindings export it.
-    override suspend fun finishPasskeyRegistration(responseJson: String) =
-        throw CoreCallUnavailable("finishPasskeyRegistration")
+    override suspend fun stepUpWithPasskey() {
+        sharePay().stepUpWithPasskey(passkeyProvider)
+    }
 
-    // TODO: call the core's TOTP enrollment once the bindings export it.
-    override suspend fun startTotpEnrollment(): TotpEnrollment = throw CoreCallUnavailable("startTotpEnrollment")
+    override suspend fun registerPasskey(name: String) {
+        sharePay().registerPasskey(passkeyProvider, name)
+    }
 
-    // TODO: call the core's TOTP confirmation once the bindings export it.
-    override suspend fun confirmTotpEnrollment(code: String): List<String> =
-        throw CoreCallUnavailable("confirmTotpEnrollment")
+    override suspend fun startTotpEnrollment(): TotpEnrollment = sharePay().startTotpEnrollment()
+
+    override suspend fun confirmTotpEnrollment(code: String): List<String> = sharePay().confirmTotpEnrollment(code)
 }

@@ -13,6 +13,7 @@ import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Scaffold
 import androidx.compose.material3.Text
@@ -22,6 +23,8 @@ import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
+import app.sharepay.android.data.MfaMethod
+import app.sharepay.sdk.SharePayError
 
 /** Draws a screen with a title bar and a scrolling column of content. */
 @OptIn(ExperimentalMaterial3Api::class)
@@ -72,4 +75,17 @@ fun LabeledField(
 @Composable
 fun ErrorText(error: Throwable) {
     Text(errorMessage(error), color = MaterialTheme.colorScheme.error)
+}
+
+/**
+ * Offers the step-up check when [error] is the core's StepUpRequired, so the user can pass it
+ * and try again. Draws nothing for other errors.
+ */
+@Composable
+fun StepUpPrompt(error: Throwable?, onStepUp: (List<MfaMethod>) -> Unit) {
+    if (error !is SharePayError.StepUpRequired) return
+    OutlinedButton(
+        onClick = { onStepUp(MfaMethod.fromWireNames(error.methods)) },
+        modifier = Modifier.fillMaxWidth(),
+    ) { Text("Confirm it's you") }
 }

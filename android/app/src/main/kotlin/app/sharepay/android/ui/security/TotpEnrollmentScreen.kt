@@ -24,12 +24,15 @@ import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import app.sharepay.android.data.TotpEnrollment
+import app.sharepay.android.data.MfaMethod
 import app.sharepay.android.platform.SecureWindow
 import app.sharepay.android.ui.ErrorText
 import app.sharepay.android.ui.LabeledField
+import app.sharepay.android.ui.LoadState
 import app.sharepay.android.ui.LoadStateContent
 import app.sharepay.android.ui.SharePayScreen
+import app.sharepay.android.ui.StepUpPrompt
+import app.sharepay.ffi.TotpEnrollment
 
 /**
  * Shows the new TOTP secret as the server's QR code, as a link that opens an installed
@@ -37,7 +40,11 @@ import app.sharepay.android.ui.SharePayScreen
  * the recovery codes once. `FLAG_SECURE` keeps the secret and the codes out of screenshots.
  */
 @Composable
-fun TotpEnrollmentScreen(viewModel: TotpEnrollmentViewModel, onDone: () -> Unit) {
+fun TotpEnrollmentScreen(
+    viewModel: TotpEnrollmentViewModel,
+    onDone: () -> Unit,
+    onStepUp: (List<MfaMethod>) -> Unit,
+) {
     val state by viewModel.state.collectAsStateWithLifecycle()
     SecureWindow()
 
@@ -46,6 +53,12 @@ fun TotpEnrollmentScreen(viewModel: TotpEnrollmentViewModel, onDone: () -> Unit)
         if (recoveryCodes != null) {
             RecoveryCodes(recoveryCodes, onDone)
         } else {
+            // Creating a secret needs a recent step-up check. After it, the user starts again here.
+            val failure = (state.enrollment as? LoadState.Failed)?.error
+            StepUpPrompt(failure, onStepUp)
+            if (failure != null) {
+                OutlinedButton(onClick = viewModel::start, modifier = Modifier.fillMaxWidth()) { Text("Try again") }
+            }
             LoadStateContent(state.enrollment) { enrollment ->
                 SecretDisplay(enrollment)
                 LabeledField(state.code, viewModel::onCodeChange, "Code from the app", KeyboardType.NumberPassword)
@@ -61,7 +74,7 @@ fun TotpEnrollmentScreen(viewModel: TotpEnrollmentViewModel, onDone: () -> Unit)
 @Composable
 private fun SecretDisplay(enrollment: TotpEnrollment) {
     val context = LocalContext.current
-    val qrCode = remember(enrollment) { decodePng(enrollment.qrPngBase64) }
+    val qrCode = remember(enrollment) { enrollment.qrPngBase64?.let(::decodePng) }
 
     Text("Scan this code with your authenticator app, or open it on this phone.")
     if (qrCode != null) {
@@ -94,7 +107,7 @@ private fun RecoveryCodes(codes: List<String>, onDone: () -> Unit) {
     Button(onClick = onDone, modifier = Modifier.fillMaxWidth()) { Text("I have saved them") }
 }
 
-// Returns null when the server's QR code is not a valid base64 PNG, so the link and key remain.
+// Returns null when the server's QR code is not a valid base64 PNG, so the link and the key remain.
 private fun decodePng(base64: String): ImageBitmap? = try {
     val bytes = Base64.decode(base64, Base64.DEFAULT)
     BitmapFactory.decodeByteArray(bytes, 0, bytes.size)?.asImageBitmap()

@@ -3,9 +3,9 @@ package app.sharepay.android.ui.security
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import app.sharepay.android.data.AuthRepository
-import app.sharepay.android.data.TotpEnrollment
 import app.sharepay.android.ui.LoadState
 import app.sharepay.android.ui.load
+import app.sharepay.ffi.TotpEnrollment
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -35,6 +35,12 @@ class TotpEnrollmentViewModel(private val auth: AuthRepository) : ViewModel() {
     val state: StateFlow<TotpEnrollmentUiState> = mutableState.asStateFlow()
 
     init {
+        start()
+    }
+
+    /** Creates the secret; called again after a step-up check when the first try needed one. */
+    fun start() {
+        mutableState.update { it.copy(enrollment = LoadState.Loading) }
         viewModelScope.launch {
             val enrollment = load { auth.startTotpEnrollment() }
             mutableState.update { it.copy(enrollment = enrollment) }
