@@ -89,4 +89,6 @@ enum Route: Hashable {
     case readings
     case sessions
     case totpEnrollment
+    /// A step-up check, after which the user returns and tries again.
+    case stepUp(methods: [MfaMethod])
 }

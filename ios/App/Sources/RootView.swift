@@ -43,6 +43,8 @@ struct RootView: View {
             SessionsView(model: SessionsModel(repository: model.sessions, auth: model.auth))
         case .totpEnrollment:
             TotpEnrollmentView(model: TotpEnrollmentModel(auth: model.auth))
+        case let .stepUp(methods):
+            MfaView(model: MfaModel(auth: model.auth, methods: methods, purpose: .stepUp))
         }
     }
 }

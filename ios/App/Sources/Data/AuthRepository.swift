@@ -1,4 +1,5 @@
 import Foundation
+import SharePayFFI
 import SharePayKit
 
 /// A second factor that the server can request after a correct password. The
@@ -11,6 +12,11 @@ enum MfaMethod: String, CaseIterable, Identifiable, Sendable {
     case recoveryCode = "recovery_code"
 
     var id: String { rawValue }
+
+    /// Maps the core's method names, leaving out those this build has no screen for.
+    static func known(_ wireNames: [String]) -> [MfaMethod] {
+        wireNames.compactMap(MfaMethod.init(rawValue:))
+    }
 }
 
 /// The result of a password login.
@@ -26,29 +32,33 @@ enum LoginOutcome: Equatable, Sendable {
 }
 
 /// A new TOTP secret, not yet enabled. `qrPNGBase64` is the server's QR code
-/// of `otpauthURI` as a base64 PNG, and `secret` is the base32 key for typing
-/// into an authenticator app by hand.
+/// of `otpauthURI` as a base64 PNG, nil when the server drew none, and
+/// `secret` is the base32 key for typing into an authenticator app by hand.
 struct TotpEnrollment: Sendable, CustomStringConvertible {
     let otpauthURI: String
     let secret: String
-    let qrPNGBase64: String
+    let qrPNGBase64: String?
 
     // The synthesized description would print the secret into any log of this value.
     var description: String { "TotpEnrollment" }
 }
 
-/// Sign-up, login, the second factor and the account's own factors.
+/// Sign-up, login, the second factor, step-up checks and the account's own
+/// factors. Passkey calls open the system sheet through the app's
+/// `PasskeyProvider`, which the core calls.
 protocol AuthRepository: Sendable {
     func register(email: String, password: String) async throws
     func login(email: String, password: String) async throws -> LoginOutcome
     func sendMfaCode(method: MfaMethod) async throws
     func verifyMfaCode(method: MfaMethod, code: String) async throws
-    /// Returns the WebAuthn request JSON for signing in with a passkey.
-    func passkeyLoginRequest() async throws -> String
-    func finishPasskeyLogin(responseJSON: String) async throws
-    /// Returns the WebAuthn creation JSON for adding a passkey to the account.
-    func passkeyRegistrationRequest() async throws -> String
-    func finishPasskeyRegistration(responseJSON: String) async throws
+    func completeMfaWithPasskey() async throws
+    /// Sends a code for a step-up check of this session by email or SMS.
+    func sendStepUpCode(method: MfaMethod) async throws
+    /// Passes a step-up check, after which changes such as saving a card succeed for a while.
+    func stepUp(method: MfaMethod, code: String) async throws
+    func stepUpWithPasskey() async throws
+    /// Adds a passkey to the signed-in account under `name`. Needs a recent step-up check.
+    func registerPasskey(name: String) async throws
     /// Creates a TOTP secret for the signed-in account. It takes effect once confirmed.
     func startTotpEnrollment() async throws -> TotpEnrollment
     /// Enables TOTP with a first code and returns the recovery codes, which are shown only once.
@@ -57,6 +67,7 @@ protocol AuthRepository: Sendable {
 
 struct CoreAuthRepository: AuthRepository {
     let provider: SharePayProvider
+    let passkeyProvider: PasskeyProvider = PlatformPasskeyProvider(anchor: { keyWindow() })
 
     func register(email: String, password: String) async throws {
         _ = try await provider.sharePay().register(email: email, password: password)
@@ -67,10 +78,9 @@ struct CoreAuthRepository: AuthRepository {
             try await provider.sharePay().login(email: email, password: password)
             return .signedIn
         } catch let SharePay.Error.mfaRequired(methods, reason) {
-            // Methods this build has no screen for are left out. When none is
-            // left, the user sees the core's reason, which names the methods
-            // the server offered.
-            let known = methods.compactMap(MfaMethod.init(rawValue:))
+            // When no offered method has a screen in this build, the user
+            // sees the core's reason, which names the methods the server offered.
+            let known = MfaMethod.known(methods)
             if known.isEmpty {
                 throw SharePay.Error.mfaRequired(methods: methods, reason: reason)
             }
@@ -86,33 +96,36 @@ struct CoreAuthRepository: AuthRepository {
         try await provider.sharePay().completeMfa(method: method.rawValue, code: code)
     }
 
-    func passkeyLoginRequest() async throws -> String {
-        // TODO: call the core's passkey login once the bindings export the PasskeyProvider trait.
-        throw CoreCallUnavailable(coreFunction: "beginPasskeyLogin")
+    func completeMfaWithPasskey() async throws {
+        try await provider.sharePay().completeMfaWithPasskey(provider: passkeyProvider)
     }
 
-    func finishPasskeyLogin(responseJSON: String) async throws {
-        // TODO: call the core's passkey login once the bindings export the PasskeyProvider trait.
-        throw CoreCallUnavailable(coreFunction: "finishPasskeyLogin")
+    func sendStepUpCode(method: MfaMethod) async throws {
+        try await provider.sharePay().sendStepUpCode(method: method.rawValue)
     }
 
-    func passkeyRegistrationRequest() async throws -> String {
-        // TODO: call the core's passkey registration once the bindings export it.
-        throw CoreCallUnavailable(coreFunction: "beginPasskeyRegistration")
+    func stepUp(method: MfaMethod, code: String) async throws {
+        try await provider.sharePay().stepUp(method: method.rawValue, code: code)
     }
 
-    func finishPasskeyRegistration(responseJSON: String) async throws {
-        // TODO: call the core's passkey registration once the bindings export it.
-        throw CoreCallUnavailable(coreFunction: "finishPasskeyRegistration")
+    func stepUpWithPasskey() async throws {
+        try await provider.sharePay().stepUpWithPasskey(provider: passkeyProvider)
+    }
+
+    func registerPasskey(name: String) async throws {
+        try await provider.sharePay().registerPasskey(provider: passkeyProvider, name: name)
     }
 
     func startTotpEnrollment() async throws -> TotpEnrollment {
-        // TODO: call the core's TOTP enrollment once the bindings export it.
-        throw CoreCallUnavailable(coreFunction: "startTotpEnrollment")
+        let enrollment = try await provider.sharePay().startTotpEnrollment()
+        return TotpEnrollment(
+            otpauthURI: enrollment.otpauthUri,
+            secret: enrollment.secret,
+            qrPNGBase64: enrollment.qrPngBase64
+        )
     }
 
     func confirmTotpEnrollment(code: String) async throws -> [String] {
-        // TODO: call the core's TOTP confirmation once the bindings export it.
-        throw CoreCallUnavailable(coreFunction: "confirmTotpEnrollment")
+        try await provider.sharePay().confirmTotpEnrollment(code: code)
     }
 }

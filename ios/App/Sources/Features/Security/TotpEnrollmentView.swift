@@ -23,6 +23,7 @@ final class TotpEnrollmentModel {
     }
 
     func start() async {
+        enrollment = .loading
         enrollment = await LoadState.from { try await self.auth.startTotpEnrollment() }
     }
 
@@ -57,6 +58,12 @@ struct TotpEnrollmentView: View {
             if let codes = model.recoveryCodes {
                 recoveryCodeList(codes)
             } else {
+                // Creating a secret needs a recent step-up check. After it, the
+                // user starts again here.
+                if case let .failed(error) = model.enrollment {
+                    StepUpPrompt(error: error)
+                    Button("Try again") { Task { await model.start() } }
+                }
                 LoadStateView(state: model.enrollment) { enrollment in
                     secretDisplay(enrollment)
                     confirmation
@@ -71,7 +78,7 @@ struct TotpEnrollmentView: View {
     @ViewBuilder
     private func secretDisplay(_ enrollment: TotpEnrollment) -> some View {
         Section("Add SharePay to your authenticator app") {
-            if let image = Self.qrImage(enrollment.qrPNGBase64) {
+            if let base64 = enrollment.qrPNGBase64, let image = Self.qrImage(base64) {
                 Image(uiImage: image)
                     .interpolation(.none)
                     .resizable()
