@@ -15,13 +15,16 @@ val rustJniLibsDir = layout.buildDirectory.dir("generated/rustJniLibs")
 //   sharepay.baseUrl            https://127.0.0.1:8443
 //   sharepay.caCertificateFile  path of the server's ca.pem
 //   sharepay.spkiPins           comma-separated base64 SPKI SHA-256 pins
+//   sharepay.vaultUrl           the card vault's own address (the vault-listening line)
+//   sharepay.vaultCaCertificateFile  path of the vault's ca.pem
+//   sharepay.vaultSpkiPins      the vault's comma-separated pins
 fun sharePayProperty(name: String): String =
     providers.gradleProperty("sharepay.$name").orNull.orEmpty()
 
 fun kotlinStringLiteral(value: String): String =
     "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\""
 
-val caCertificatePem: String = sharePayProperty("caCertificateFile")
+fun pemFromProperty(name: String): String = sharePayProperty(name)
     .takeIf { it.isNotEmpty() }
     ?.let { file(it).readText() }
     .orEmpty()
@@ -39,8 +42,15 @@ android {
         versionName = "0.1.0"
 
         buildConfigField("String", "SHAREPAY_BASE_URL", kotlinStringLiteral(sharePayProperty("baseUrl")))
-        buildConfigField("String", "SHAREPAY_CA_PEM", kotlinStringLiteral(caCertificatePem))
+        buildConfigField("String", "SHAREPAY_CA_PEM", kotlinStringLiteral(pemFromProperty("caCertificateFile")))
         buildConfigField("String", "SHAREPAY_SPKI_PINS", kotlinStringLiteral(sharePayProperty("spkiPins")))
+        buildConfigField("String", "SHAREPAY_VAULT_URL", kotlinStringLiteral(sharePayProperty("vaultUrl")))
+        buildConfigField(
+            "String",
+            "SHAREPAY_VAULT_CA_PEM",
+            kotlinStringLiteral(pemFromProperty("vaultCaCertificateFile")),
+        )
+        buildConfigField("String", "SHAREPAY_VAULT_SPKI_PINS", kotlinStringLiteral(sharePayProperty("vaultSpkiPins")))
     }
 
     buildTypes {

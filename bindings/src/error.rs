@@ -4,6 +4,7 @@
 //! `message` because Kotlin's `Throwable` already has a `message` property.
 
 use sharepay_client::ClientError;
+use sharepay_client::passkey::PasskeyError as CorePasskeyError;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum SharePayError {
@@ -11,10 +12,38 @@ pub enum SharePayError {
     InvalidInput { reason: String },
     #[error("{reason}")]
     Unauthorized { reason: String },
+    /// The password was right, but this sign-in needs a second check with
+    /// one of `methods` (`totp`, `email_code`, `sms_code`, `recovery_code`,
+    /// `webauthn`). The app sends a code with `send_mfa_code` when the
+    /// method needs one, then calls `complete_mfa`.
+    #[error("{reason}")]
+    MfaRequired {
+        methods: Vec<String>,
+        reason: String,
+    },
     /// The server ended this device's session, so the app shows the login
     /// screen. The listener also receives `SyncEvent::SessionRevoked`.
     #[error("{reason}")]
     SessionRevoked { reason: String },
+    /// The change needs a recent second check in this session with one of
+    /// `methods`: pass one with `step_up` (after `send_step_up_code` for an
+    /// emailed or SMS code) or `step_up_with_passkey`, then try again.
+    #[error("{reason}")]
+    StepUpRequired {
+        methods: Vec<String>,
+        reason: String,
+    },
+    /// The card issuer declined the payment, so no money moved and the
+    /// charge stays open; `reason` names the issuer's reason. Pay again with
+    /// another card.
+    #[error("{reason}")]
+    PaymentDeclined { reason: String },
+    /// The app's passkey provider failed or the user dismissed its sheet.
+    #[error("{reason}")]
+    Passkey {
+        failure: PasskeyFailure,
+        reason: String,
+    },
     #[error("{reason}")]
     Forbidden { reason: String },
     #[error("{reason}")]
@@ -39,23 +68,44 @@ pub enum SharePayError {
     Storage { reason: String },
 }
 
+/// The kind of failure of the app's passkey provider.
+#[derive(Debug, uniffi::Enum)]
+pub enum PasskeyFailure {
+    /// The user dismissed the sheet; the app usually shows nothing.
+    Cancelled,
+    /// The device has no passkey support; the app offers another method.
+    NotSupported,
+    /// Any other failure, named in the error's reason.
+    Failed,
+}
+
+impl From<CorePasskeyError> for PasskeyFailure {
+    fn from(error: CorePasskeyError) -> Self {
+        match error {
+            CorePasskeyError::Cancelled => Self::Cancelled,
+            CorePasskeyError::NotSupported => Self::NotSupported,
+            CorePasskeyError::Failed { .. } => Self::Failed,
+        }
+    }
+}
+
 impl From<ClientError> for SharePayError {
     fn from(error: ClientError) -> Self {
         let reason = error.to_string();
         match error {
             ClientError::InvalidInput(_) => Self::InvalidInput { reason },
             ClientError::Unauthorized(_) => Self::Unauthorized { reason },
-            // NOTE: the shells do not have an MFA screen yet, so a login that
-            // needs a second check reaches them as Unauthorized with the
-            // methods in the reason.
-            ClientError::MfaRequired { .. } => Self::Unauthorized { reason },
+            ClientError::MfaRequired { methods } => Self::MfaRequired { methods, reason },
             ClientError::SessionRevoked(_) => Self::SessionRevoked { reason },
-            ClientError::StepUpRequired { .. } => Self::Forbidden { reason },
-            ClientError::Passkey(_) => Self::Platform { reason },
+            ClientError::StepUpRequired { methods } => Self::StepUpRequired { methods, reason },
+            ClientError::Passkey(failure) => Self::Passkey {
+                failure: failure.into(),
+                reason,
+            },
             ClientError::Forbidden(_) => Self::Forbidden { reason },
             ClientError::NotFound(_) => Self::NotFound { reason },
             ClientError::Conflict(_) => Self::Conflict { reason },
-            ClientError::PaymentDeclined(_) => Self::InvalidInput { reason },
+            ClientError::PaymentDeclined(_) => Self::PaymentDeclined { reason },
             ClientError::PinMismatch => Self::PinMismatch { reason },
             ClientError::Network(_) => Self::Network { reason },
             ClientError::Server { status, message } => Self::Server {

@@ -42,7 +42,8 @@ final class AppModel {
     func watchSessionEvents() async {
         guard let sharePay = try? await provider.sharePay() else { return }
         for await event in sharePay.sessionEvents() {
-            if case .sessionEnded = event {
+            switch event {
+            case .sessionEnded, .sessionRevoked:
                 didSignOut()
             }
         }
@@ -60,7 +61,11 @@ actor SharePayProvider {
             return try await opening.value
         }
         let task = Task {
-            try await SharePay.open(config: try ServerConfiguration.load(), keyWrapper: KeychainKeyWrapper())
+            try await SharePay.open(
+                config: try ServerConfiguration.load(),
+                keyWrapper: KeychainKeyWrapper(),
+                deviceInfoProvider: await AppleDeviceInfoProvider()
+            )
         }
         opening = task
         do {
@@ -83,4 +88,7 @@ enum Route: Hashable {
     case addCard
     case readings
     case sessions
+    case totpEnrollment
+    /// A step-up check, after which the user returns and tries again.
+    case stepUp(methods: [MfaMethod])
 }

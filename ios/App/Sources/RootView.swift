@@ -41,6 +41,10 @@ struct RootView: View {
             ReadingsView(model: ReadingsModel(repository: model.readings))
         case .sessions:
             SessionsView(model: SessionsModel(repository: model.sessions, auth: model.auth))
+        case .totpEnrollment:
+            TotpEnrollmentView(model: TotpEnrollmentModel(auth: model.auth))
+        case let .stepUp(methods):
+            MfaView(model: MfaModel(auth: model.auth, methods: methods, purpose: .stepUp))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SharePayFFI
 import SharePayKit
 
 /// Reads the server address and pins from Info.plist (set through
@@ -19,19 +20,43 @@ enum ServerConfiguration {
         guard let baseURL = bundle.object(forInfoDictionaryKey: "SharePayBaseURL") as? String, !baseURL.isEmpty else {
             throw LoadError.missing("SHAREPAY_BASE_URL")
         }
-        let pins = (bundle.object(forInfoDictionaryKey: "SharePaySPKIPins") as? String ?? "")
-            .split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
+        let pins = pinList(bundle, key: "SharePaySPKIPins")
         guard !pins.isEmpty else {
             throw LoadError.missing("SHAREPAY_SPKI_PINS")
         }
-        guard let caURL = bundle.url(forResource: "sharepay-ca", withExtension: "pem"),
-              let caPEM = try? String(contentsOf: caURL, encoding: .utf8)
-        else {
+        guard let caPEM = bundledPEM(bundle, name: "sharepay-ca") else {
             throw LoadError.missing("Config/sharepay-ca.pem")
         }
-        return SharePayConfig(baseURL: baseURL, caCertificatePEM: caPEM, spkiPins: pins, dataDirectory: try dataDirectory())
+        return SharePayConfig(
+            baseURL: baseURL,
+            caCertificatePEM: caPEM,
+            spkiPins: pins,
+            dataDirectory: try dataDirectory(),
+            vault: try vault(bundle)
+        )
+    }
+
+    // A build without a vault address can do everything except save a card.
+    private static func vault(_ bundle: Bundle) throws -> VaultEndpoint? {
+        guard let url = bundle.object(forInfoDictionaryKey: "SharePayVaultURL") as? String, !url.isEmpty else {
+            return nil
+        }
+        guard let caPEM = bundledPEM(bundle, name: "sharepay-vault-ca") else {
+            throw LoadError.missing("Config/sharepay-vault-ca.pem")
+        }
+        return VaultEndpoint(baseUrl: url, caCertificatePem: caPEM, spkiPins: pinList(bundle, key: "SharePayVaultSPKIPins"))
+    }
+
+    private static func pinList(_ bundle: Bundle, key: String) -> [String] {
+        (bundle.object(forInfoDictionaryKey: key) as? String ?? "")
+            .split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+    }
+
+    private static func bundledPEM(_ bundle: Bundle, name: String) -> String? {
+        guard let url = bundle.url(forResource: name, withExtension: "pem") else { return nil }
+        return try? String(contentsOf: url, encoding: .utf8)
     }
 
     /// Application Support/SharePay, excluded from backups. The files are

@@ -1,4 +1,6 @@
 import Foundation
+import SharePayFFI
+import SharePayKit
 
 /// A bill as the core returns it. Amounts arrive formatted by the core
 /// (`amountDisplay`), because minor units, currency digits and rounding are
@@ -12,19 +14,24 @@ struct Bill: Identifiable, Hashable, Sendable {
     let status: String
 }
 
-/// One participant's share in a split proposal.
+/// One member's share in a split, with the core's explanation of how it was
+/// computed.
+///
+/// NOTE: members appear by user id, because the server's member list carries
+/// no display names.
 struct SplitShare: Hashable, Sendable {
-    let memberName: String
+    let memberID: String
     let amountDisplay: String
+    let explanation: String
 }
 
-/// The core's proposed split of a bill: the method, each share, and the
-/// core's plain-language explanation of how it got there, rounding included.
+/// The core's split of a bill: the method (equal, shares, percent, exact,
+/// consumption) and each share.
 struct SplitProposal: Sendable {
     let billID: String
     let method: String
+    let totalDisplay: String
     let shares: [SplitShare]
-    let explanation: String
     let approved: Bool
 }
 
@@ -39,17 +46,32 @@ struct CoreBillRepository: BillRepository {
     let provider: SharePayProvider
 
     func bills(householdID: String) async throws -> [Bill] {
-        // TODO: call the core's listBills(householdId).
-        throw CoreCallUnavailable(coreFunction: "listBills")
+        try await provider.sharePay().bills(householdID: householdID).map { bill in
+            Bill(
+                id: bill.billId,
+                householdID: bill.householdId,
+                title: bill.provider,
+                period: "\(bill.periodStart) to \(bill.periodEnd)",
+                amountDisplay: bill.amount.display,
+                status: bill.status == .approved ? "approved" : "proposed"
+            )
+        }
     }
 
     func splitProposal(billID: String) async throws -> SplitProposal {
-        // TODO: call the core's proposeSplit(billId).
-        throw CoreCallUnavailable(coreFunction: "proposeSplit")
+        let split = try await provider.sharePay().billSplit(billID: billID)
+        return SplitProposal(
+            billID: split.billId,
+            method: "\(split.mode)",
+            totalDisplay: split.total.display,
+            shares: split.lines.map {
+                SplitShare(memberID: $0.memberId, amountDisplay: $0.amount.display, explanation: $0.explanation)
+            },
+            approved: split.status == .approved
+        )
     }
 
     func approveSplit(billID: String) async throws {
-        // TODO: call the core's approveSplit(billId).
-        throw CoreCallUnavailable(coreFunction: "approveSplit")
+        try await provider.sharePay().approveBill(billID: billID)
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import SharePayFFI
+import SharePayKit
 
 enum HouseholdRole: String, CaseIterable, Identifiable, Sendable {
     case primaryPayer, participant, meterReader
@@ -12,63 +14,71 @@ enum HouseholdRole: String, CaseIterable, Identifiable, Sendable {
         case .meterReader: return "Meter reader"
         }
     }
+
+    var userRole: UserRole {
+        switch self {
+        case .primaryPayer: return .primaryPayer
+        case .participant: return .participant
+        case .meterReader: return .meterReader
+        }
+    }
 }
 
-/// A household the signed-in user belongs to, with the roles they hold in it.
+/// A household the signed-in user belongs to, with the role they hold in it.
 struct Household: Identifiable, Hashable, Sendable {
     let id: String
     let name: String
-    let roles: Set<HouseholdRole>
-}
-
-/// An invitation to join a household, sent to the signed-in user.
-struct Invitation: Identifiable, Hashable, Sendable {
-    let id: String
-    let householdName: String
     let role: HouseholdRole
-    let invitedBy: String
 }
 
-/// Households, membership and invitations.
+/// A new invitation. The server keeps only a hash of `code`, so the app shows
+/// it this once for the primary payer to pass on, and the invitee joins by
+/// typing it.
+struct InvitationCode: Hashable, Sendable {
+    let code: String
+    let role: HouseholdRole
+    let expiresAt: String
+}
+
+/// Households, membership and invitation codes.
 protocol HouseholdRepository: Sendable {
     func households() async throws -> [Household]
-    func createHousehold(name: String) async throws -> Household
-    func invitations() async throws -> [Invitation]
-    func acceptInvitation(id: String) async throws
-    func declineInvitation(id: String) async throws
-    func invite(householdID: String, email: String, role: HouseholdRole) async throws
+    func createHousehold(name: String) async throws
+    func createInvitation(householdID: String, role: HouseholdRole) async throws -> InvitationCode
+    /// Joins the household of an invitation code.
+    func acceptInvitation(code: String) async throws
 }
 
 struct CoreHouseholdRepository: HouseholdRepository {
     let provider: SharePayProvider
 
     func households() async throws -> [Household] {
-        // TODO: call the core's listHouseholds().
-        throw CoreCallUnavailable(coreFunction: "listHouseholds")
+        try await provider.sharePay().households().compactMap(Self.household)
     }
 
-    func createHousehold(name: String) async throws -> Household {
-        // TODO: call the core's createHousehold(name).
-        throw CoreCallUnavailable(coreFunction: "createHousehold")
+    func createHousehold(name: String) async throws {
+        _ = try await provider.sharePay().createHousehold(name: name)
     }
 
-    func invitations() async throws -> [Invitation] {
-        // TODO: call the core's listInvitations().
-        throw CoreCallUnavailable(coreFunction: "listInvitations")
+    // A nil expiry lets the server apply its default lifetime.
+    func createInvitation(householdID: String, role: HouseholdRole) async throws -> InvitationCode {
+        let invitation = try await provider.sharePay().createInvitation(householdID: householdID, role: role.userRole)
+        return InvitationCode(code: invitation.code, role: role, expiresAt: invitation.expiresAt)
     }
 
-    func acceptInvitation(id: String) async throws {
-        // TODO: call the core's acceptInvitation(invitationId).
-        throw CoreCallUnavailable(coreFunction: "acceptInvitation")
+    func acceptInvitation(code: String) async throws {
+        _ = try await provider.sharePay().acceptInvitation(code: code)
     }
 
-    func declineInvitation(id: String) async throws {
-        // TODO: call the core's declineInvitation(invitationId).
-        throw CoreCallUnavailable(coreFunction: "declineInvitation")
-    }
-
-    func invite(householdID: String, email: String, role: HouseholdRole) async throws {
-        // TODO: call the core's inviteMember(householdId, email, role).
-        throw CoreCallUnavailable(coreFunction: "inviteMember")
+    // The system administrator role is global, so a household never lists it.
+    private static func household(_ household: SharePayFFI.Household) -> Household? {
+        let role: HouseholdRole
+        switch household.role {
+        case .primaryPayer: role = .primaryPayer
+        case .participant: role = .participant
+        case .meterReader: role = .meterReader
+        case .systemAdministrator: return nil
+        }
+        return Household(id: household.householdId, name: household.name, role: role)
     }
 }

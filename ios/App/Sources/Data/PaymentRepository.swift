@@ -1,12 +1,14 @@
 import Foundation
+import SharePayFFI
+import SharePayKit
 
 /// A participant's share of one bill, with the amount formatted by the core.
 struct Charge: Identifiable, Hashable, Sendable {
     let id: String
     let billTitle: String
-    let householdName: String
     let amountDisplay: String
-    let dueDate: String
+    /// RFC 3339 UTC time the bill's approval created the charge.
+    let createdAt: String
     let paid: Bool
 }
 
@@ -20,15 +22,24 @@ struct PaymentMethod: Identifiable, Hashable, Sendable {
 }
 
 /// The card details typed on the card screen, held in memory only and passed
-/// to the core unchanged.
+/// to the core, which checks every field.
 struct CardInput: Sendable, CustomStringConvertible {
     let number: String
     let expiryMonth: String
     let expiryYear: String
     let cvc: String
+    let cardholderName: String
 
-    // Keeps the number and CVC out of any log or debugger print of this value.
     var description: String { "CardInput(redacted)" }
+}
+
+/// The result of a payment that the issuer did not decline; a decline throws.
+enum PaymentOutcome: Sendable {
+    case paid
+    /// The outcome is not known yet; paying again with the same card is safe.
+    case pending
+    /// The cardholder must first confirm the payment with their bank.
+    case needsBankAuthentication
 }
 
 /// Charges, saved cards and payments, for the participant.
@@ -38,35 +49,73 @@ protocol PaymentRepository: Sendable {
     func paymentMethods() async throws -> [PaymentMethod]
     /// Sends the card to the vault through the core and returns the saved method.
     func addCard(_ card: CardInput) async throws -> PaymentMethod
-    func pay(chargeID: String, paymentMethodID: String) async throws
+    func pay(chargeID: String, paymentMethodID: String) async throws -> PaymentOutcome
 }
 
 struct CorePaymentRepository: PaymentRepository {
     let provider: SharePayProvider
 
+    // Cancelled charges were replaced by a later version of their bill, so
+    // they are not listed.
     func myCharges() async throws -> [Charge] {
-        // TODO: call the core's myCharges().
-        throw CoreCallUnavailable(coreFunction: "myCharges")
+        let sharePay = try await provider.sharePay()
+        var charges: [Charge] = []
+        for charge in try await sharePay.myCharges() where charge.status != .cancelled {
+            charges.append(Charge(
+                id: charge.chargeId,
+                billTitle: try await sharePay.bill(billID: charge.billId).provider,
+                amountDisplay: charge.amount.display,
+                createdAt: charge.createdAt,
+                paid: charge.status == .paid
+            ))
+        }
+        return charges
     }
 
     func charge(id: String) async throws -> Charge {
-        // TODO: call the core's getCharge(chargeId).
-        throw CoreCallUnavailable(coreFunction: "getCharge")
+        guard let charge = try await myCharges().first(where: { $0.id == id }) else {
+            throw SharePay.Error.notFound(reason: "charge \(id) is not among your charges")
+        }
+        return charge
     }
 
     func paymentMethods() async throws -> [PaymentMethod] {
-        // TODO: call the core's listPaymentMethods().
-        throw CoreCallUnavailable(coreFunction: "listPaymentMethods")
+        try await provider.sharePay().paymentMethods().map(Self.paymentMethod)
     }
 
+    // The text fields go to the core as typed. A month or year that is not a
+    // number is passed as 0, which the core rejects with its own message
+    // naming the field, so the app repeats no rule.
     func addCard(_ card: CardInput) async throws -> PaymentMethod {
-        // TODO: call the core's tokenizeCard(number, expiryMonth, expiryYear, cvc), which
-        // validates the card and sends it straight to the vault.
-        throw CoreCallUnavailable(coreFunction: "tokenizeCard")
+        let newCard = NewCard(
+            number: card.number,
+            expiryMonth: UInt8(card.expiryMonth.trimmingCharacters(in: .whitespaces)) ?? 0,
+            expiryYear: UInt16(card.expiryYear.trimmingCharacters(in: .whitespaces)) ?? 0,
+            cvc: card.cvc,
+            cardholderName: card.cardholderName
+        )
+        return Self.paymentMethod(try await provider.sharePay().saveCard(newCard))
     }
 
-    func pay(chargeID: String, paymentMethodID: String) async throws {
-        // TODO: call the core's payCharge(chargeId, paymentMethodId); the core owns its idempotency key.
-        throw CoreCallUnavailable(coreFunction: "payCharge")
+    // The core keeps the attempt's idempotency key, so paying again after a
+    // lost response charges the card at most once. It throws a decline as
+    // `SharePay.Error.paymentDeclined`, never returns it as a status.
+    func pay(chargeID: String, paymentMethodID: String) async throws -> PaymentOutcome {
+        let payment = try await provider.sharePay().payCharge(chargeID: chargeID, paymentMethodID: paymentMethodID)
+        switch payment.status {
+        case .succeeded: return .paid
+        case .pending: return .pending
+        case .requiresAuthentication: return .needsBankAuthentication
+        case .declined: throw SharePay.Error.paymentDeclined(reason: payment.declineReason ?? "the card was declined")
+        }
+    }
+
+    private static func paymentMethod(_ method: SharePayFFI.PaymentMethod) -> PaymentMethod {
+        PaymentMethod(
+            id: method.paymentMethodId,
+            brand: method.brand,
+            last4: method.last4,
+            expiry: String(format: "%02d/%d", Int(method.expiryMonth), Int(method.expiryYear))
+        )
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SharePayFFI
 import SharePayKit
 
 /// A signed-in session of the user, on this or another device.
@@ -22,29 +23,38 @@ protocol SessionRepository: Sendable {
 
 struct CoreSessionRepository: SessionRepository {
     let provider: SharePayProvider
-    let deviceInfoProvider = AppleDeviceInfoProvider()
 
     @MainActor func thisDevice() -> DeviceInfo {
-        deviceInfoProvider.deviceInfo()
+        AppleDeviceInfoProvider().deviceInfo()
     }
 
     func deviceFingerprint() async throws -> String {
-        // TODO: call the core's deviceFingerprint().
-        throw CoreCallUnavailable(coreFunction: "deviceFingerprint")
+        // The provider always opens the client with a device info provider, so
+        // the core has one.
+        guard let fingerprint = try await provider.sharePay().deviceFingerprint() else {
+            throw SharePay.Error.platform(reason: "the SharePay client was opened without device information")
+        }
+        return fingerprint
     }
 
     func sessions() async throws -> [SessionInfo] {
-        // TODO: call the core's listSessions().
-        throw CoreCallUnavailable(coreFunction: "listSessions")
+        try await provider.sharePay().sessions().map { session in
+            SessionInfo(
+                id: session.id,
+                deviceName: session.userAgent ?? session.ipAddress ?? "Unknown device",
+                lastSeen: session.lastSeenAt,
+                current: session.current
+            )
+        }
     }
 
     func revokeSession(id: String) async throws {
-        // TODO: call the core's revokeSession(sessionId).
-        throw CoreCallUnavailable(coreFunction: "revokeSession")
+        try await provider.sharePay().endSession(id: id)
     }
 
+    // The core wipes the local session even when the server cannot be reached,
+    // so whether the server confirmed does not change what the user sees.
     func signOut() async throws {
-        // TODO: call the core's wipeSession().
-        throw CoreCallUnavailable(coreFunction: "wipeSession")
+        try await provider.sharePay().logout()
     }
 }

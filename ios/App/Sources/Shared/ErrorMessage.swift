@@ -13,6 +13,8 @@ func errorMessage(_ error: Error) -> String {
         return "SharePay returned an error (\(status)): \(reason)"
     case let SharePay.Error.keyUnavailable(reason), let SharePay.Error.wrongDeviceKey(reason):
         return "This device's key for the local data is unavailable: \(reason)"
+    case SharePay.Error.passkeyCancelled:
+        return "The passkey sheet was closed. Try again or choose another method."
     case let error as SharePay.Error:
         return error.reason
     default:

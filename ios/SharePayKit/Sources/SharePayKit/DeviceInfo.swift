@@ -1,44 +1,42 @@
 import Foundation
+import SharePayFFI
 #if canImport(UIKit)
 import UIKit
 #endif
 
-/// Attributes of this device that the core sends with each login for its
-/// device fingerprint.
-public struct DeviceInfo: Sendable, Equatable {
-    public var platform: String
-    public var osVersion: String
-    /// Hardware identifier, such as `iPhone16,2`.
-    public var model: String
-    public var appVersion: String
-    /// BCP 47 language tag, such as `de-AT`.
-    public var locale: String
-    /// IANA time zone id, such as `Europe/Vienna`.
-    public var timeZone: String
-}
-
-/// Reads `DeviceInfo` from the platform. It only reads attributes, and the
-/// core decides what the fingerprint contains.
+/// Reads the attributes of this device that the core hashes into the device
+/// fingerprint sent with each login. It only reads attributes, and the core
+/// decides what the fingerprint contains.
 ///
-/// TODO: conform to the bindings' DeviceInfoProvider foreign trait and pass it
-/// to `SharePay.open` once the core exports it.
-public struct AppleDeviceInfoProvider: Sendable {
-    public init() {}
+/// The core calls `deviceInfo()` from one of its own threads, so the
+/// attributes that only the main actor may read (the system name) are read
+/// once, when the provider is created on the main actor.
+public final class AppleDeviceInfoProvider: DeviceInfoProvider {
+    private let platform: String
+    private let appVersion: String
 
     @MainActor
-    public func deviceInfo(bundle: Bundle = .main) -> DeviceInfo {
+    public init(bundle: Bundle = .main) {
+        platform = Self.platformName()
+        appVersion = Self.appVersion(bundle)
+    }
+
+    public func deviceInfo() -> DeviceInfo {
         DeviceInfo(
-            platform: Self.platform,
+            platform: platform,
             osVersion: ProcessInfo.processInfo.operatingSystemVersionString,
             model: Self.hardwareModel(),
-            appVersion: Self.appVersion(bundle),
+            appVersion: appVersion,
+            // BCP 47 language tag, such as `de-AT`.
             locale: Locale.current.identifier(.bcp47),
-            timeZone: TimeZone.current.identifier
+            // IANA time zone id, such as `Europe/Vienna`.
+            timeZone: TimeZone.current.identifier,
+            extra: [:]
         )
     }
 
     @MainActor
-    private static var platform: String {
+    private static func platformName() -> String {
         #if canImport(UIKit)
         return UIDevice.current.systemName.lowercased()
         #else

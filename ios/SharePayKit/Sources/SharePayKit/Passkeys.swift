@@ -37,7 +37,7 @@ public final class PasskeyAuthorizer: NSObject {
         guard let credential = authorization.credential as? ASAuthorizationPlatformPublicKeyCredentialRegistration,
               let attestationObject = credential.rawAttestationObject
         else {
-            throw PasskeyError.unexpectedCredential
+            throw PasskeyRequestError.unexpectedCredential
         }
         let response = RegistrationResponse(
             credentialID: credential.credentialID,
@@ -66,7 +66,7 @@ public final class PasskeyAuthorizer: NSObject {
 
         let authorization = try await perform(request)
         guard let credential = authorization.credential as? ASAuthorizationPlatformPublicKeyCredentialAssertion else {
-            throw PasskeyError.unexpectedCredential
+            throw PasskeyRequestError.unexpectedCredential
         }
         let response = AuthenticationResponse(
             credentialID: credential.credentialID,
@@ -111,7 +111,7 @@ extension PasskeyAuthorizer: ASAuthorizationControllerDelegate, ASAuthorizationC
 }
 
 /// A passkey request or response that this device cannot handle.
-public enum PasskeyError: Swift.Error, LocalizedError {
+public enum PasskeyRequestError: Swift.Error, LocalizedError {
     case invalidRequest(field: String)
     case unexpectedCredential
 

@@ -10,6 +10,23 @@ extension SharePay {
         case invalidInput(reason: String)
         /// Wrong credentials or an ended session, so the user must sign in again.
         case unauthorized(reason: String)
+        /// The password was right, but this sign-in needs a second check with
+        /// one of `methods` (`totp`, `email_code`, `sms_code`,
+        /// `recovery_code`, `webauthn`). Send a code with `sendMfaCode` when
+        /// the method needs one, then call `completeMfa`.
+        case mfaRequired(methods: [String], reason: String)
+        /// The change needs a recent second check in this session with one of
+        /// `methods`: pass one with `stepUp` (after `sendStepUpCode` for an
+        /// emailed or SMS code) or `stepUpWithPasskey`, then try again.
+        case stepUpRequired(methods: [String], reason: String)
+        /// The card issuer declined the payment, so the charge stays open. Pay with another card.
+        case paymentDeclined(reason: String)
+        /// The user closed the passkey sheet. The app usually shows nothing.
+        case passkeyCancelled(reason: String)
+        /// This device has no passkey support, so the app offers another method.
+        case passkeyNotSupported(reason: String)
+        /// The platform's passkey call failed for another reason, named in `reason`.
+        case passkeyFailed(reason: String)
         /// The server ended this device's session and the core wiped it, so the user signs in again.
         case sessionRevoked(reason: String)
         /// The signed-in user may not do this, such as a participant adding a meter.
@@ -40,7 +57,16 @@ extension SharePay {
             switch error {
             case let .InvalidInput(reason): self = .invalidInput(reason: reason)
             case let .Unauthorized(reason): self = .unauthorized(reason: reason)
+            case let .MfaRequired(methods, reason): self = .mfaRequired(methods: methods, reason: reason)
             case let .SessionRevoked(reason): self = .sessionRevoked(reason: reason)
+            case let .StepUpRequired(methods, reason): self = .stepUpRequired(methods: methods, reason: reason)
+            case let .PaymentDeclined(reason): self = .paymentDeclined(reason: reason)
+            case let .Passkey(failure, reason):
+                switch failure {
+                case .cancelled: self = .passkeyCancelled(reason: reason)
+                case .notSupported: self = .passkeyNotSupported(reason: reason)
+                case .failed: self = .passkeyFailed(reason: reason)
+                }
             case let .Forbidden(reason): self = .forbidden(reason: reason)
             case let .NotFound(reason): self = .notFound(reason: reason)
             case let .Conflict(reason): self = .conflict(reason: reason)
@@ -59,7 +85,9 @@ extension SharePay {
             switch self {
             case let .invalidInput(reason), let .unauthorized(reason), let .sessionRevoked(reason),
                  let .forbidden(reason), let .notFound(reason), let .conflict(reason),
-                 let .pinMismatch(reason),
+                 let .pinMismatch(reason), let .mfaRequired(_, reason), let .stepUpRequired(_, reason),
+                 let .paymentDeclined(reason), let .passkeyCancelled(reason), let .passkeyNotSupported(reason),
+                 let .passkeyFailed(reason),
                  let .network(reason), let .server(_, reason), let .keyUnavailable(reason),
                  let .wrongDeviceKey(reason), let .storeCorrupted(reason), let .platform(reason),
                  let .storage(reason):

@@ -15,7 +15,7 @@ enum WebAuthnJSON {
         do {
             return try decoder.decode(type, from: data)
         } catch {
-            throw PasskeyError.invalidRequest(field: "options")
+            throw PasskeyRequestError.invalidRequest(field: "options")
         }
     }
 
@@ -27,7 +27,7 @@ enum WebAuthnJSON {
         var base64 = base64URL.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64) else {
-            throw PasskeyError.invalidRequest(field: field)
+            throw PasskeyRequestError.invalidRequest(field: field)
         }
         return data
     }

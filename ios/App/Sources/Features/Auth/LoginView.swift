@@ -22,16 +22,6 @@ final class LoginModel {
         await run { try await self.auth.login(email: self.email, password: self.password) }
     }
 
-    func loginWithPasskey() async {
-        guard let window = keyWindow() else { return }
-        await run {
-            let authorizer = PasskeyAuthorizer(anchor: window)
-            let response = try await authorizer.authenticate(requestJSON: try await self.auth.passkeyLoginRequest())
-            try await self.auth.finishPasskeyLogin(responseJSON: response)
-            return .signedIn
-        }
-    }
-
     private func run(_ operation: () async throws -> LoginOutcome) async {
         busy = true
         error = nil
@@ -71,8 +61,8 @@ struct LoginView: View {
             }
             Button("Sign in") { Task { await model.login() } }
                 .disabled(model.busy)
-            Button("Sign in with a passkey") { Task { await model.loginWithPasskey() } }
-                .disabled(model.busy)
+            // A passkey is a second factor here: after the password, the MFA
+            // screen offers it when the account has one.
             NavigationLink("Create an account") {
                 SignUpView(model: SignUpModel(auth: app.auth))
             }

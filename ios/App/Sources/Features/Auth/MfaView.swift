@@ -2,11 +2,20 @@ import Observation
 import SharePayKit
 import SwiftUI
 
-/// The second step of login: a TOTP, email, SMS or recovery code, or a passkey.
+/// The purpose of a second check: finishing a login, or a step-up check of the
+/// current session.
+enum MfaPurpose: Sendable {
+    case signIn, stepUp
+}
+
+/// A second check with a TOTP, email, SMS or recovery code, or a passkey: the
+/// second step of a login, or a step-up check that a change such as saving a
+/// card needs.
 @MainActor
 @Observable
 final class MfaModel {
     let methods: [MfaMethod]
+    let purpose: MfaPurpose
     var selected: MfaMethod {
         didSet {
             code = ""
@@ -23,33 +32,42 @@ final class MfaModel {
 
     private let auth: AuthRepository
 
-    init(auth: AuthRepository, methods: [MfaMethod]) {
+    init(auth: AuthRepository, methods: [MfaMethod], purpose: MfaPurpose = .signIn) {
         self.auth = auth
         self.methods = methods
+        self.purpose = purpose
         selected = methods.first ?? .totp
     }
 
     func sendCode() async {
         await run {
-            try await self.auth.sendMfaCode(method: self.selected)
+            switch self.purpose {
+            case .signIn: try await self.auth.sendMfaCode(method: self.selected)
+            case .stepUp: try await self.auth.sendStepUpCode(method: self.selected)
+            }
             self.codeSent = true
         }
     }
 
     func verifyCode() async {
         await run {
-            try await self.auth.verifyMfaCode(method: self.selected, code: self.code)
+            switch self.purpose {
+            case .signIn: try await self.auth.verifyMfaCode(method: self.selected, code: self.code)
+            case .stepUp: try await self.auth.stepUp(method: self.selected, code: self.code)
+            }
             self.code = ""
             self.verified = true
         }
     }
 
+    // The core opens the passkey sheet through the app's provider and sends
+    // the result itself.
     func usePasskey() async {
-        guard let window = keyWindow() else { return }
         await run {
-            let authorizer = PasskeyAuthorizer(anchor: window)
-            let response = try await authorizer.authenticate(requestJSON: try await self.auth.passkeyLoginRequest())
-            try await self.auth.finishPasskeyLogin(responseJSON: response)
+            switch self.purpose {
+            case .signIn: try await self.auth.completeMfaWithPasskey()
+            case .stepUp: try await self.auth.stepUpWithPasskey()
+            }
             self.verified = true
         }
     }
@@ -101,7 +119,12 @@ struct MfaView: View {
         }
         .navigationTitle("Confirm it's you")
         .onChange(of: model.verified) { _, verified in
-            if verified { app.didSignIn() }
+            guard verified else { return }
+            switch model.purpose {
+            case .signIn: app.didSignIn()
+            // A step-up check returns to the screen whose call needed it.
+            case .stepUp: app.path.removeLast()
+            }
         }
     }
 

@@ -46,13 +46,14 @@ struct SplitProposalView: View {
     var body: some View {
         List {
             LoadStateView(state: model.proposal) { proposal in
-                Section("Method: \(proposal.method)") {
+                Section("\(proposal.totalDisplay), split by \(proposal.method)") {
                     ForEach(proposal.shares, id: \.self) { share in
-                        LabeledContent(share.memberName, value: share.amountDisplay)
+                        VStack(alignment: .leading) {
+                            LabeledContent(share.memberID, value: share.amountDisplay)
+                            // The core's explanation of this share, rounding included.
+                            Text(share.explanation).font(.caption).foregroundStyle(.secondary)
+                        }
                     }
-                }
-                Section("How it was split") {
-                    Text(proposal.explanation)
                 }
                 Section {
                     if proposal.approved {

@@ -11,6 +11,7 @@ final class CardEntryModel {
     var expiryMonth = ""
     var expiryYear = ""
     var cvc = ""
+    var cardholderName = ""
     var busy = false
     var error: Error?
     var saved = false
@@ -22,7 +23,13 @@ final class CardEntryModel {
     }
 
     func save() async {
-        let card = CardInput(number: number, expiryMonth: expiryMonth, expiryYear: expiryYear, cvc: cvc)
+        let card = CardInput(
+            number: number,
+            expiryMonth: expiryMonth,
+            expiryYear: expiryYear,
+            cvc: cvc,
+            cardholderName: cardholderName
+        )
         busy = true
         error = nil
         defer { busy = false }
@@ -41,6 +48,7 @@ final class CardEntryModel {
         expiryMonth = ""
         expiryYear = ""
         cvc = ""
+        cardholderName = ""
     }
 }
 
@@ -61,17 +69,20 @@ struct CardEntryView: View {
                 HStack {
                     TextField("MM", text: $model.expiryMonth)
                         .textContentType(.creditCardExpirationMonth)
-                    TextField("YY", text: $model.expiryYear)
+                    TextField("YYYY", text: $model.expiryYear)
                         .textContentType(.creditCardExpirationYear)
                     SecureField("CVC", text: $model.cvc)
                         .textContentType(.creditCardSecurityCode)
                 }
                 .keyboardType(.numberPad)
+                TextField("Name on the card", text: $model.cardholderName)
+                    .textContentType(.name)
             } footer: {
                 Text("Your card goes straight to the SharePay card vault. This device does not store it.")
             }
             if let error = model.error {
                 ErrorText(error: error)
+                StepUpPrompt(error: error)
             }
             Button("Save card") { Task { await model.save() } }
                 .disabled(model.busy)

@@ -35,7 +35,7 @@ struct ChargesView: View {
                             Text(charge.amountDisplay)
                         } label: {
                             Text(charge.billTitle)
-                            Text(charge.paid ? "Paid" : "\(charge.householdName) · due \(charge.dueDate)")
+                            Text(charge.paid ? "Paid" : "Open since \(charge.createdAt)")
                         }
                     }
                     .disabled(charge.paid)

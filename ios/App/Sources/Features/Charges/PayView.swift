@@ -10,7 +10,8 @@ final class PayModel {
     var selectedMethodID: String?
     var paying = false
     var payError: Error?
-    var paid = false
+    /// Set once the core returns a payment that was not declined.
+    var outcome: PaymentOutcome?
 
     private let repository: PaymentRepository
     private let chargeID: String
@@ -36,8 +37,7 @@ final class PayModel {
         payError = nil
         defer { paying = false }
         do {
-            try await repository.pay(chargeID: chargeID, paymentMethodID: methodID)
-            paid = true
+            outcome = try await repository.pay(chargeID: chargeID, paymentMethodID: methodID)
         } catch {
             payError = error
         }
@@ -76,10 +76,15 @@ struct PayView: View {
                 if let error = model.payError {
                     ErrorText(error: error)
                 }
-                if model.paid {
+                if model.outcome == .paid {
                     Text("Paid. Thank you.")
                     Button("Done") { dismiss() }
                 } else {
+                    if model.outcome == .pending {
+                        Text("The payment is still being processed. Paying again with the same card is safe.")
+                    } else if model.outcome == .needsBankAuthentication {
+                        Text("Your bank asks you to confirm this payment first.")
+                    }
                     Button("Pay now") { Task { await model.pay() } }
                         .disabled(model.paying || model.selectedMethodID == nil)
                 }

@@ -18,6 +18,9 @@ struct HomeView: View {
             NavigationLink(value: Route.sessions) {
                 entry("Sessions and devices", "Where you are signed in", "iphone")
             }
+            NavigationLink(value: Route.totpEnrollment) {
+                entry("Authenticator app", "Sign in with codes from an authenticator app", "lock.shield")
+            }
         }
         .navigationTitle("SharePay")
     }

@@ -5,11 +5,14 @@ import SwiftUI
 @Observable
 final class HouseholdsModel {
     var households: LoadState<[Household]> = .loading
-    var invitations: LoadState<[Invitation]> = .loading
     var newHouseholdName = ""
-    var inviteHouseholdID: String?
-    var inviteEmail = ""
+    var invitationCodeInput = ""
+    var inviteHouseholdID: String? {
+        didSet { createdInvitation = nil }
+    }
     var inviteRole: HouseholdRole = .participant
+    /// The code created last, shown once to the primary payer who created it.
+    var createdInvitation: InvitationCode?
     var actionError: Error?
 
     private let repository: HouseholdRepository
@@ -20,34 +23,30 @@ final class HouseholdsModel {
 
     func load() async {
         households = await LoadState.from { try await self.repository.households() }
-        invitations = await LoadState.from { try await self.repository.invitations() }
     }
 
     func createHousehold() async {
         await act {
-            _ = try await self.repository.createHousehold(name: self.newHouseholdName)
+            try await self.repository.createHousehold(name: self.newHouseholdName)
             self.newHouseholdName = ""
         }
     }
 
-    func sendInvite() async {
-        guard let householdID = inviteHouseholdID else { return }
+    func acceptInvitation() async {
         await act {
-            try await self.repository.invite(householdID: householdID, email: self.inviteEmail, role: self.inviteRole)
-            self.inviteHouseholdID = nil
-            self.inviteEmail = ""
+            try await self.repository.acceptInvitation(code: self.invitationCodeInput)
+            self.invitationCodeInput = ""
         }
     }
 
-    func accept(_ invitation: Invitation) async {
-        await act { try await self.repository.acceptInvitation(id: invitation.id) }
+    func createInvitation() async {
+        guard let householdID = inviteHouseholdID else { return }
+        await act {
+            self.createdInvitation = try await self.repository.createInvitation(householdID: householdID, role: self.inviteRole)
+        }
     }
 
-    func decline(_ invitation: Invitation) async {
-        await act { try await self.repository.declineInvitation(id: invitation.id) }
-    }
-
-    // Runs a change, then reloads so the lists show what the server now has.
+    // Runs a change, then reloads so the list shows what the server now has.
     private func act(_ change: () async throws -> Void) async {
         actionError = nil
         do {
@@ -68,23 +67,6 @@ struct HouseholdsView: View {
 
     var body: some View {
         List {
-            Section("Invitations") {
-                LoadStateView(state: model.invitations) { invitations in
-                    if invitations.isEmpty { Text("No open invitations.") }
-                    ForEach(invitations) { invitation in
-                        VStack(alignment: .leading) {
-                            Text(invitation.householdName)
-                            Text("\(invitation.role.label) · invited by \(invitation.invitedBy)")
-                                .font(.caption).foregroundStyle(.secondary)
-                            HStack {
-                                Button("Accept") { Task { await model.accept(invitation) } }
-                                Button("Decline", role: .destructive) { Task { await model.decline(invitation) } }
-                            }
-                            .buttonStyle(.borderless)
-                        }
-                    }
-                }
-            }
             Section("Your households") {
                 LoadStateView(state: model.households) { households in
                     if households.isEmpty { Text("You are not a member of a household yet.") }
@@ -92,6 +74,12 @@ struct HouseholdsView: View {
                         householdRow(household)
                     }
                 }
+            }
+            Section("Join a household") {
+                TextField("Invitation code", text: $model.invitationCodeInput)
+                    .textInputAutocapitalization(.never)
+                    .autocorrectionDisabled()
+                Button("Join") { Task { await model.acceptInvitation() } }
             }
             Section("New household") {
                 TextField("Name", text: $model.newHouseholdName)
@@ -110,9 +98,9 @@ struct HouseholdsView: View {
     private func householdRow(_ household: Household) -> some View {
         VStack(alignment: .leading) {
             Text(household.name)
-            Text(household.roles.map(\.label).sorted().joined(separator: ", "))
+            Text(household.role.label)
                 .font(.caption).foregroundStyle(.secondary)
-            if household.roles.contains(.primaryPayer) {
+            if household.role == .primaryPayer {
                 HStack {
                     NavigationLink("Bills", value: Route.bills(householdID: household.id))
                     Button("Invite") { model.inviteHouseholdID = household.id }
@@ -127,16 +115,17 @@ struct HouseholdsView: View {
 
     @ViewBuilder
     private var inviteForm: some View {
-        TextField("Email", text: $model.inviteEmail)
-            .keyboardType(.emailAddress)
-            .textInputAutocapitalization(.never)
-            .autocorrectionDisabled()
         Picker("Role", selection: $model.inviteRole) {
             ForEach(HouseholdRole.allCases) { Text($0.label).tag($0) }
         }
+        if let invitation = model.createdInvitation {
+            Text("Give this code to the new \(invitation.role.label.lowercased()). It is shown only now.")
+            Text(invitation.code).font(.title3.monospaced()).textSelection(.enabled)
+            Text("Valid until \(invitation.expiresAt)").font(.caption)
+        }
         HStack {
-            Button("Send invitation") { Task { await model.sendInvite() } }
-            Button("Cancel") { model.inviteHouseholdID = nil }
+            Button("Create code") { Task { await model.createInvitation() } }
+            Button("Close") { model.inviteHouseholdID = nil }
         }
         .buttonStyle(.borderless)
     }

@@ -1,6 +1,8 @@
 import Observation
+import SharePayFFI
 import SharePayKit
 import SwiftUI
+import UIKit
 
 /// The user's sessions on every device, revoking them, adding a passkey, and
 /// signing out here.
@@ -37,16 +39,13 @@ final class SessionsModel {
         }
     }
 
+    // The core opens the passkey sheet through the app's provider and
+    // registers the result under this device's model name.
     func addPasskey() async {
-        guard let window = keyWindow() else { return }
         actionError = nil
         do {
-            let authorizer = PasskeyAuthorizer(anchor: window)
-            let response = try await authorizer.register(requestJSON: try await auth.passkeyRegistrationRequest())
-            try await auth.finishPasskeyRegistration(responseJSON: response)
+            try await auth.registerPasskey(name: UIDevice.current.model)
             passkeyAdded = true
-        } catch is CancellationError {
-            return
         } catch {
             actionError = error
         }
@@ -97,6 +96,7 @@ struct SessionsView: View {
             Section {
                 if let error = model.actionError {
                     ErrorText(error: error)
+                    StepUpPrompt(error: error)
                 }
                 Button(model.passkeyAdded ? "Passkey added" : "Add a passkey") { Task { await model.addPasskey() } }
                 Button("Sign out of this device", role: .destructive) { Task { await model.signOut() } }

@@ -9,6 +9,9 @@ import app.sharepay.android.data.CoreReadingRepository
 import app.sharepay.android.data.CoreSessionRepository
 import app.sharepay.android.platform.AndroidDeviceInfoProvider
 import app.sharepay.android.platform.AndroidKeystoreKeyWrapper
+import app.sharepay.android.platform.CredentialManagerPasskeyProvider
+import app.sharepay.android.platform.ForegroundActivity
+import app.sharepay.ffi.VaultEndpoint
 import app.sharepay.sdk.SessionEvent
 import app.sharepay.sdk.SharePay
 import app.sharepay.sdk.SharePayConfig
@@ -27,24 +30,36 @@ class AppContainer(context: Context) {
     private val config = SharePayConfig(
         baseUrl = BuildConfig.SHAREPAY_BASE_URL,
         caCertificatePem = BuildConfig.SHAREPAY_CA_PEM,
-        spkiPins = BuildConfig.SHAREPAY_SPKI_PINS.split(',').map { it.trim() }.filter { it.isNotEmpty() },
+        spkiPins = pinList(BuildConfig.SHAREPAY_SPKI_PINS),
         dataDir = context.noBackupFilesDir.resolve("sharepay").absolutePath,
+        // A build without a vault address can do everything except save a card.
+        vault = BuildConfig.SHAREPAY_VAULT_URL.takeIf { it.isNotEmpty() }?.let { url ->
+            VaultEndpoint(url, BuildConfig.SHAREPAY_VAULT_CA_PEM, pinList(BuildConfig.SHAREPAY_VAULT_SPKI_PINS))
+        },
     )
     private val keyWrapper = AndroidKeystoreKeyWrapper()
     private val openLock = Mutex()
     private var client: SharePay? = null
 
+    val deviceInfoProvider = AndroidDeviceInfoProvider(context)
+
+    /** The resumed activity, over which the passkey sheet opens. The application registers it. */
+    val foregroundActivity = ForegroundActivity()
+    val passkeyProvider = CredentialManagerPasskeyProvider(foregroundActivity)
+
     suspend fun sharePay(): SharePay = openLock.withLock {
-        client ?: SharePay.open(config, keyWrapper).also { client = it }
+        client ?: SharePay.open(config, keyWrapper, deviceInfoProvider).also { client = it }
     }
 
     val sessionEvents: Flow<SessionEvent> = flow { emitAll(sharePay().sessionEvents) }
 
-    val deviceInfoProvider = AndroidDeviceInfoProvider(context)
-    val authRepository = CoreAuthRepository(::sharePay)
+    val authRepository = CoreAuthRepository(::sharePay, passkeyProvider)
     val householdRepository = CoreHouseholdRepository(::sharePay)
     val billRepository = CoreBillRepository(::sharePay)
     val paymentRepository = CorePaymentRepository(::sharePay)
     val readingRepository = CoreReadingRepository(::sharePay)
     val sessionRepository = CoreSessionRepository(::sharePay, deviceInfoProvider)
 }
+
+private fun pinList(commaSeparated: String): List<String> =
+    commaSeparated.split(',').map { it.trim() }.filter { it.isNotEmpty() }

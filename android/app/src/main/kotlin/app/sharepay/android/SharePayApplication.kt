@@ -10,5 +10,6 @@ class SharePayApplication : Application() {
     override fun onCreate() {
         super.onCreate()
         container = AppContainer(this)
+        registerActivityLifecycleCallbacks(container.foregroundActivity)
     }
 }

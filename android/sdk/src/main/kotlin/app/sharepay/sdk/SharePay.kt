@@ -1,5 +1,6 @@
 package app.sharepay.sdk
 
+import app.sharepay.ffi.DeviceInfoProvider
 import app.sharepay.ffi.Household
 import app.sharepay.ffi.Invitation
 import app.sharepay.ffi.KeyWrapper
@@ -31,7 +32,7 @@ import kotlinx.coroutines.withContext
  * This class converts and forwards. Every rule (password policy, money, splits, pinning,
  * storage, token refresh) stays in the Rust core, so nothing here validates or computes.
  */
-class SharePay private constructor(private val client: SharePayClient) : AutoCloseable {
+class SharePay private constructor(internal val client: SharePayClient) : AutoCloseable {
 
     // Replay 0: an event is for whoever listens now. DROP_OLDEST keeps tryEmit from failing
     // when a slow collector falls behind.
@@ -62,9 +63,22 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     suspend fun register(email: String, password: String): String =
         call { client.register(email, password) }
 
-    /** Signs in. A wrong email or password fails with [SharePayError.Unauthorized]. */
+    /**
+     * Signs in. A wrong email or password fails with [SharePayError.Unauthorized]. A sign-in that
+     * needs a second check fails with [SharePayError.MfaRequired], which [completeMfa] passes.
+     */
     suspend fun login(email: String, password: String): Unit =
         call { client.login(email, password) }
+
+    /** Asks the server to send a code (`email_code` or `sms_code`) for the waiting sign-in. */
+    suspend fun sendMfaCode(method: String): Unit = call { client.sendMfaCode(method) }
+
+    /**
+     * Passes the waiting sign-in's second check with [code] for [method] (`totp`, `email_code`,
+     * `sms_code` or `recovery_code`), and keeps the session like [login].
+     */
+    suspend fun completeMfa(method: String, code: String): Unit =
+        call { client.completeMfa(method, code) }
 
     /**
      * Ends this device's session on the server and wipes it locally. Returns whether the
@@ -74,6 +88,9 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
 
     /** Returns whether a session is stored on this device. */
     suspend fun hasSession(): Boolean = call { client.hasSession() }
+
+    /** Returns this installation's device fingerprint, or null when no device info provider is set. */
+    suspend fun deviceFingerprint(): String? = withContext(Dispatchers.IO) { call { client.deviceFingerprint() } }
 
     /** Reads the signed-in user's profile. */
     suspend fun me(): UserProfile = callWithSession { client.me() }
@@ -134,12 +151,15 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     /** Sends the queued readings now. */
     suspend fun syncNow(): SyncSummary = call { client.syncNow() }
 
+    /** Lists the outbox, oldest first, with each item's outcome. */
+    suspend fun outboxItems(): List<OutboxItem> = withContext(Dispatchers.IO) { call { client.outboxItems() } }
+
     /** Counts the outbox items in each delivery state. */
     suspend fun syncState(): SyncState = withContext(Dispatchers.IO) { call { client.syncState() } }
 
     override fun close() = client.close()
 
-    private suspend fun <T> call(block: suspend () -> T): T = try {
+    internal suspend fun <T> call(block: suspend () -> T): T = try {
         block()
     } catch (exception: SharePayException) {
         throw SharePayError.from(exception)
@@ -148,7 +168,7 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
     // Unauthorized on a call that needs a session means the session ended, which the app
     // handles in one place by collecting sessionEvents. On login it only means wrong
     // credentials, so `call` does not emit. A revoked session arrives through the listener.
-    private suspend fun <T> callWithSession(block: suspend () -> T): T = try {
+    internal suspend fun <T> callWithSession(block: suspend () -> T): T = try {
         call(block)
     } catch (error: SharePayError.Unauthorized) {
         sessionEventFlow.tryEmit(SessionEvent.SessionEnded(error.reason))
@@ -173,21 +193,30 @@ class SharePay private constructor(private val client: SharePayClient) : AutoClo
          * Opens the encrypted store in [SharePayConfig.dataDir] and prepares the pinned TLS
          * connection. Runs on [Dispatchers.IO] because opening the store reads the disk and
          * calls [keyWrapper], which may block in the platform keystore.
+         *
+         * [deviceInfoProvider] supplies the attributes of the device fingerprint sent with each
+         * login. Without it logins carry no fingerprint, and once the account has a known device
+         * the server treats this one as new and requests a second check every time.
          */
-        suspend fun open(config: SharePayConfig, keyWrapper: KeyWrapper): SharePay =
-            withContext(Dispatchers.IO) {
-                val client = try {
-                    SharePayClient(
-                        config.baseUrl,
-                        config.caCertificatePem,
-                        config.spkiPins,
-                        config.dataDir,
-                        keyWrapper,
-                    )
-                } catch (exception: SharePayException) {
-                    throw SharePayError.from(exception)
-                }
-                SharePay(client)
+        suspend fun open(
+            config: SharePayConfig,
+            keyWrapper: KeyWrapper,
+            deviceInfoProvider: DeviceInfoProvider? = null,
+        ): SharePay = withContext(Dispatchers.IO) {
+            val client = try {
+                SharePayClient(
+                    config.baseUrl,
+                    config.caCertificatePem,
+                    config.spkiPins,
+                    config.dataDir,
+                    keyWrapper,
+                    config.vault,
+                )
+            } catch (exception: SharePayException) {
+                throw SharePayError.from(exception)
             }
+            deviceInfoProvider?.let { client.setDeviceInfoProvider(it) }
+            SharePay(client)
+        }
     }
 }

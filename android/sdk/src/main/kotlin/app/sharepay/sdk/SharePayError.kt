@@ -1,5 +1,6 @@
 package app.sharepay.sdk
 
+import app.sharepay.ffi.PasskeyFailure
 import app.sharepay.ffi.SharePayException
 
 /**
@@ -15,6 +16,34 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
 
     /** Wrong credentials or an ended session, so the user must sign in again. */
     class Unauthorized(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /**
+     * The password was right, but this sign-in needs a second check with one of [methods]
+     * (`totp`, `email_code`, `sms_code`, `recovery_code`, `webauthn`). Send a code with
+     * [SharePay.sendMfaCode] when the method needs one, then call [SharePay.completeMfa].
+     */
+    class MfaRequired(val methods: List<String>, reason: String, cause: SharePayException) :
+        SharePayError(reason, cause)
+
+    /**
+     * The change needs a recent second check in this session with one of [methods]: pass one with
+     * [stepUp] (after [sendStepUpCode] for an emailed or SMS code) or [stepUpWithPasskey], then
+     * try again.
+     */
+    class StepUpRequired(val methods: List<String>, reason: String, cause: SharePayException) :
+        SharePayError(reason, cause)
+
+    /** The card issuer declined the payment, so the charge stays open. Pay with another card. */
+    class PaymentDeclined(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The user closed the passkey sheet. The app usually shows nothing. */
+    class PasskeyCancelled(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** This device has no passkey support, so the app offers another method. */
+    class PasskeyNotSupported(reason: String, cause: SharePayException) : SharePayError(reason, cause)
+
+    /** The platform's passkey call failed for another reason, named in [reason]. */
+    class PasskeyFailed(reason: String, cause: SharePayException) : SharePayError(reason, cause)
 
     /** The server ended this device's session and the core wiped it, so the user logs in again. */
     class SessionRevoked(reason: String, cause: SharePayException) : SharePayError(reason, cause)
@@ -57,7 +86,15 @@ sealed class SharePayError(val reason: String, cause: SharePayException) : Excep
         fun from(exception: SharePayException): SharePayError = when (exception) {
             is SharePayException.InvalidInput -> InvalidInput(exception.reason, exception)
             is SharePayException.Unauthorized -> Unauthorized(exception.reason, exception)
+            is SharePayException.MfaRequired -> MfaRequired(exception.methods, exception.reason, exception)
             is SharePayException.SessionRevoked -> SessionRevoked(exception.reason, exception)
+            is SharePayException.StepUpRequired -> StepUpRequired(exception.methods, exception.reason, exception)
+            is SharePayException.PaymentDeclined -> PaymentDeclined(exception.reason, exception)
+            is SharePayException.Passkey -> when (exception.failure) {
+                PasskeyFailure.CANCELLED -> PasskeyCancelled(exception.reason, exception)
+                PasskeyFailure.NOT_SUPPORTED -> PasskeyNotSupported(exception.reason, exception)
+                PasskeyFailure.FAILED -> PasskeyFailed(exception.reason, exception)
+            }
             is SharePayException.Forbidden -> Forbidden(exception.reason, exception)
             is SharePayException.NotFound -> NotFound(exception.reason, exception)
             is SharePayException.Conflict -> Conflict(exception.reason, exception)

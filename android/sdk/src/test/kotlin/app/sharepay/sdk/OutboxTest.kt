@@ -1,7 +1,5 @@
 package app.sharepay.sdk
 
-import app.sharepay.ffi.DeviceInfo
-import app.sharepay.ffi.DeviceInfoProvider
 import app.sharepay.ffi.NewReading
 import app.sharepay.ffi.OutboxState
 import app.sharepay.ffi.ReadingKind
@@ -65,7 +63,7 @@ class OutboxTest {
         val dataDir = temporaryFolder.newFolder()
         val wrapper = JvmAesGcmKeyWrapper()
         val first = newClient(dataDir, wrapper).use { client ->
-            client.setDeviceInfoProvider(FixedDevice("Pixel 9"))
+            client.setDeviceInfoProvider(FixedDeviceInfo("Pixel 9"))
             client.submitReading(reading("meter-1", "1"))
             val fingerprint = client.deviceFingerprint()
             assertNotNull(fingerprint)
@@ -77,9 +75,9 @@ class OutboxTest {
             fingerprint
         }
         newClient(dataDir, wrapper).use { client ->
-            client.setDeviceInfoProvider(FixedDevice("Pixel 9"))
+            client.setDeviceInfoProvider(FixedDeviceInfo("Pixel 9"))
             assertEquals("stable across restarts", first, client.deviceFingerprint())
-            client.setDeviceInfoProvider(FixedDevice("Pixel 8"))
+            client.setDeviceInfoProvider(FixedDeviceInfo("Pixel 8"))
             assertNotEquals(first, client.deviceFingerprint())
         }
     }
@@ -89,18 +87,6 @@ class OutboxTest {
             events.add(event)
             return true
         }
-    }
-
-    private class FixedDevice(private val model: String) : DeviceInfoProvider {
-        override fun deviceInfo(): DeviceInfo = DeviceInfo(
-            platform = "android",
-            osVersion = "15",
-            model = model,
-            appVersion = "1.4.0",
-            locale = "fr-FR",
-            timeZone = "Europe/Paris",
-            extra = mapOf("build" to "42"),
-        )
     }
 
     private fun reading(meterId: String, value: String) = NewReading(

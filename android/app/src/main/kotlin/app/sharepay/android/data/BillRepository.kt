@@ -1,6 +1,11 @@
 package app.sharepay.android.data
 
+import app.sharepay.ffi.BillStatus
 import app.sharepay.sdk.SharePay
+import app.sharepay.sdk.approveBill
+import app.sharepay.sdk.billSplit
+import app.sharepay.sdk.bills
+import app.sharepay.sdk.display
 
 /**
  * A bill as the core returns it. Amounts arrive formatted by the core (`amountDisplay`), because
@@ -15,18 +20,19 @@ data class Bill(
     val status: String,
 )
 
-/** One participant's share in a split proposal. */
-data class SplitShare(val memberName: String, val amountDisplay: String)
-
 /**
- * The core's proposed split of a bill: the method (equal, shares, percent, exact, metered),
- * each share, and the core's plain-language explanation of how it got there, rounding included.
+ * One member's share in a split, with the core's explanation of how it was computed.
+ *
+ * NOTE: members appear by user id, because the server's member list carries no display names.
  */
+data class SplitShare(val memberId: String, val amountDisplay: String, val explanation: String)
+
+/** The core's split of a bill: the method (equal, shares, percent, exact, consumption) and each share. */
 data class SplitProposal(
     val billId: String,
     val method: String,
+    val totalDisplay: String,
     val shares: List<SplitShare>,
-    val explanation: String,
     val approved: Boolean,
 )
 
@@ -39,13 +45,29 @@ interface BillRepository {
 
 class CoreBillRepository(private val sharePay: suspend () -> SharePay) : BillRepository {
 
-    // TODO: call the core's listBills(householdId).
-    override suspend fun bills(householdId: String): List<Bill> = throw CoreCallUnavailable("listBills")
+    override suspend fun bills(householdId: String): List<Bill> = sharePay().bills(householdId).map { bill ->
+        Bill(
+            id = bill.billId,
+            householdId = bill.householdId,
+            title = bill.provider,
+            period = "${bill.periodStart} to ${bill.periodEnd}",
+            amountDisplay = bill.amount.display(),
+            status = bill.status.name.lowercase(),
+        )
+    }
 
-    // TODO: call the core's proposeSplit(billId).
-    override suspend fun splitProposal(billId: String): SplitProposal =
-        throw CoreCallUnavailable("proposeSplit")
+    override suspend fun splitProposal(billId: String): SplitProposal {
+        val split = sharePay().billSplit(billId)
+        return SplitProposal(
+            billId = split.billId,
+            method = split.mode.name.lowercase(),
+            totalDisplay = split.total.display(),
+            shares = split.lines.map { SplitShare(it.memberId, it.amount.display(), it.explanation) },
+            approved = split.status == BillStatus.APPROVED,
+        )
+    }
 
-    // TODO: call the core's approveSplit(billId).
-    override suspend fun approveSplit(billId: String) = throw CoreCallUnavailable("approveSplit")
+    override suspend fun approveSplit(billId: String) {
+        sharePay().approveBill(billId)
+    }
 }

@@ -1,46 +1,60 @@
 package app.sharepay.android.data
 
+import app.sharepay.ffi.UserRole
 import app.sharepay.sdk.SharePay
 
 enum class HouseholdRole { PrimaryPayer, Participant, MeterReader }
 
-/** A household the signed-in user belongs to, with the roles they hold in it. */
-data class Household(val id: String, val name: String, val roles: Set<HouseholdRole>)
+/** A household the signed-in user belongs to, with the role they hold in it. */
+data class Household(val id: String, val name: String, val role: HouseholdRole)
 
-/** An invitation to join a household, sent to the signed-in user. */
-data class Invitation(val id: String, val householdName: String, val role: HouseholdRole, val invitedBy: String)
+/**
+ * A new invitation. The server keeps only a hash of [code], so the app shows it this once for the
+ * primary payer to pass on, and the invitee joins by typing it.
+ */
+data class InvitationCode(val code: String, val role: HouseholdRole, val expiresAt: String)
 
-/** Households, membership and invitations. */
+/** Households, membership and invitation codes. */
 interface HouseholdRepository {
     suspend fun households(): List<Household>
     suspend fun createHousehold(name: String): Household
-    suspend fun invitations(): List<Invitation>
-    suspend fun acceptInvitation(invitationId: String)
-    suspend fun declineInvitation(invitationId: String)
-    suspend fun invite(householdId: String, email: String, role: HouseholdRole)
+    suspend fun createInvitation(householdId: String, role: HouseholdRole): InvitationCode
+
+    /** Joins the household of an invitation code. */
+    suspend fun acceptInvitation(code: String)
 }
 
 class CoreHouseholdRepository(private val sharePay: suspend () -> SharePay) : HouseholdRepository {
 
-    // TODO: call the core's listHouseholds().
-    override suspend fun households(): List<Household> = throw CoreCallUnavailable("listHouseholds")
+    override suspend fun households(): List<Household> = sharePay().households().mapNotNull { it.toHousehold() }
 
-    // TODO: call the core's createHousehold(name).
     override suspend fun createHousehold(name: String): Household =
-        throw CoreCallUnavailable("createHousehold")
+        sharePay().createHousehold(name).toHousehold() ?: error("the server returned a household without a household role")
 
-    // TODO: call the core's listInvitations().
-    override suspend fun invitations(): List<Invitation> = throw CoreCallUnavailable("listInvitations")
+    // A null expiry lets the server apply its default lifetime.
+    override suspend fun createInvitation(householdId: String, role: HouseholdRole): InvitationCode {
+        val invitation = sharePay().createInvitation(householdId, role.toUserRole(), null)
+        return InvitationCode(invitation.code, role, invitation.expiresAt)
+    }
 
-    // TODO: call the core's acceptInvitation(invitationId).
-    override suspend fun acceptInvitation(invitationId: String) =
-        throw CoreCallUnavailable("acceptInvitation")
+    override suspend fun acceptInvitation(code: String) {
+        sharePay().acceptInvitation(code)
+    }
+}
 
-    // TODO: call the core's declineInvitation(invitationId).
-    override suspend fun declineInvitation(invitationId: String) =
-        throw CoreCallUnavailable("declineInvitation")
+// The system administrator role is global, so a household never lists it.
+private fun app.sharepay.ffi.Household.toHousehold(): Household? {
+    val role = when (role) {
+        UserRole.PRIMARY_PAYER -> HouseholdRole.PrimaryPayer
+        UserRole.PARTICIPANT -> HouseholdRole.Participant
+        UserRole.METER_READER -> HouseholdRole.MeterReader
+        UserRole.SYSTEM_ADMINISTRATOR -> return null
+    }
+    return Household(householdId, name, role)
+}
 
-    // TODO: call the core's inviteMember(householdId, email, role).
-    override suspend fun invite(householdId: String, email: String, role: HouseholdRole) =
-        throw CoreCallUnavailable("inviteMember")
+private fun HouseholdRole.toUserRole(): UserRole = when (this) {
+    HouseholdRole.PrimaryPayer -> UserRole.PRIMARY_PAYER
+    HouseholdRole.Participant -> UserRole.PARTICIPANT
+    HouseholdRole.MeterReader -> UserRole.METER_READER
 }

@@ -1,7 +1,7 @@
 package app.sharepay.android.data
 
 import app.sharepay.android.platform.AndroidDeviceInfoProvider
-import app.sharepay.android.platform.DeviceInfo
+import app.sharepay.ffi.DeviceInfo
 import app.sharepay.sdk.SharePay
 
 /** A signed-in session of the user, on this or another device. */
@@ -31,15 +31,26 @@ class CoreSessionRepository(
 
     override fun thisDevice(): DeviceInfo = deviceInfoProvider.deviceInfo()
 
-    // TODO: call the core's deviceFingerprint().
-    override suspend fun deviceFingerprint(): String = throw CoreCallUnavailable("deviceFingerprint")
+    // The app always opens the client with its device info provider, so the core has one.
+    override suspend fun deviceFingerprint(): String =
+        sharePay().deviceFingerprint() ?: error("the SharePay client was opened without device information")
 
-    // TODO: call the core's listSessions().
-    override suspend fun sessions(): List<SessionInfo> = throw CoreCallUnavailable("listSessions")
+    override suspend fun sessions(): List<SessionInfo> = sharePay().sessions().map { session ->
+        SessionInfo(
+            id = session.id,
+            deviceName = session.userAgent ?: session.ipAddress ?: "Unknown device",
+            lastSeen = session.lastSeenAt,
+            current = session.current,
+        )
+    }
 
-    // TODO: call the core's revokeSession(sessionId).
-    override suspend fun revokeSession(sessionId: String) = throw CoreCallUnavailable("revokeSession")
+    override suspend fun revokeSession(sessionId: String) {
+        sharePay().endSession(sessionId)
+    }
 
-    // TODO: call the core's wipeSession().
-    override suspend fun signOut() = throw CoreCallUnavailable("wipeSession")
+    // The core wipes the local session even when the server cannot be reached, so the result,
+    // whether the server confirmed, does not change what the user sees.
+    override suspend fun signOut() {
+        sharePay().logout()
+    }
 }

@@ -12,6 +12,7 @@ import app.sharepay.android.data.LoginOutcome
 import app.sharepay.android.data.MfaMethod
 import app.sharepay.android.ui.auth.LoginScreen
 import app.sharepay.android.ui.auth.LoginViewModel
+import app.sharepay.android.ui.auth.MfaPurpose
 import app.sharepay.android.ui.auth.MfaScreen
 import app.sharepay.android.ui.auth.MfaViewModel
 import app.sharepay.android.ui.auth.SignUpScreen
@@ -32,6 +33,8 @@ import app.sharepay.android.ui.households.HouseholdsScreen
 import app.sharepay.android.ui.households.HouseholdsViewModel
 import app.sharepay.android.ui.readings.ReadingsScreen
 import app.sharepay.android.ui.readings.ReadingsViewModel
+import app.sharepay.android.ui.security.TotpEnrollmentScreen
+import app.sharepay.android.ui.security.TotpEnrollmentViewModel
 import app.sharepay.android.ui.sessions.SessionsScreen
 import app.sharepay.android.ui.sessions.SessionsViewModel
 import app.sharepay.sdk.SessionEvent
@@ -42,6 +45,7 @@ private object Routes {
     const val LOGIN = "login"
     const val SIGN_UP = "sign-up"
     const val MFA = "mfa/{methods}"
+    const val STEP_UP = "step-up/{methods}"
     const val HOME = "home"
     const val HOUSEHOLDS = "households"
     const val BILLS = "households/{householdId}/bills"
@@ -51,8 +55,10 @@ private object Routes {
     const val CARD = "cards/new"
     const val READINGS = "readings"
     const val SESSIONS = "sessions"
+    const val TOTP_ENROLLMENT = "security/totp"
 
     fun mfa(methods: List<MfaMethod>) = "mfa/${methods.joinToString(",") { it.name }}"
+    fun stepUp(methods: List<MfaMethod>) = "step-up/${methods.joinToString(",") { it.name }}"
     fun bills(householdId: String) = "households/$householdId/bills"
     fun split(billId: String) = "bills/$billId/split"
     fun pay(chargeId: String) = "charges/$chargeId/pay"
@@ -89,9 +95,19 @@ fun SharePayNavHost(container: AppContainer, navController: NavHostController = 
             )
         }
         composable(Routes.MFA) { entry ->
-            val methods = entry.arguments?.getString("methods").orEmpty()
-                .split(',').mapNotNull { name -> MfaMethod.entries.find { it.name == name } }
-            MfaScreen(viewModel { MfaViewModel(container.authRepository, methods) }, onVerified = { navController.showHome() })
+            val methods = methodsArgument(entry.arguments?.getString("methods"))
+            MfaScreen(
+                viewModel { MfaViewModel(container.authRepository, methods, MfaPurpose.SignIn) },
+                onVerified = { navController.showHome() },
+            )
+        }
+        // A step-up check returns to the screen whose call needed it, where the user tries again.
+        composable(Routes.STEP_UP) { entry ->
+            val methods = methodsArgument(entry.arguments?.getString("methods"))
+            MfaScreen(
+                viewModel { MfaViewModel(container.authRepository, methods, MfaPurpose.StepUp) },
+                onVerified = { navController.popBackStack() },
+            )
         }
         composable(Routes.HOME) {
             HomeScreen(homeEntries(navController))
@@ -131,6 +147,7 @@ fun SharePayNavHost(container: AppContainer, navController: NavHostController = 
             CardEntryScreen(
                 viewModel { CardEntryViewModel(container.paymentRepository) },
                 onSaved = { navController.popBackStack() },
+                onStepUp = { navController.navigate(Routes.stepUp(it)) },
             )
         }
         composable(Routes.READINGS) {
@@ -140,6 +157,14 @@ fun SharePayNavHost(container: AppContainer, navController: NavHostController = 
             SessionsScreen(
                 viewModel { SessionsViewModel(container.sessionRepository, container.authRepository) },
                 onSignedOut = { navController.showLogin() },
+                onStepUp = { navController.navigate(Routes.stepUp(it)) },
+            )
+        }
+        composable(Routes.TOTP_ENROLLMENT) {
+            TotpEnrollmentScreen(
+                viewModel { TotpEnrollmentViewModel(container.authRepository) },
+                onDone = { navController.popBackStack() },
+                onStepUp = { navController.navigate(Routes.stepUp(it)) },
             )
         }
     }
@@ -150,6 +175,9 @@ private fun homeEntries(navController: NavHostController) = listOf(
     HomeEntry("My charges", "What you owe, and paying it") { navController.navigate(Routes.CHARGES) },
     HomeEntry("Meter readings", "Record readings, even offline") { navController.navigate(Routes.READINGS) },
     HomeEntry("Sessions and devices", "Where you are signed in") { navController.navigate(Routes.SESSIONS) },
+    HomeEntry("Authenticator app", "Sign in with codes from an authenticator app") {
+        navController.navigate(Routes.TOTP_ENROLLMENT)
+    },
 )
 
 private fun NavHostController.showHome() = navigate(Routes.HOME) {
@@ -161,3 +189,6 @@ private fun NavHostController.showLogin() = navigate(Routes.LOGIN) {
 }
 
 private fun NavHostController.showMfa(outcome: LoginOutcome.MfaRequired) = navigate(Routes.mfa(outcome.methods))
+
+private fun methodsArgument(argument: String?): List<MfaMethod> =
+    argument.orEmpty().split(',').mapNotNull { name -> MfaMethod.entries.find { it.name == name } }

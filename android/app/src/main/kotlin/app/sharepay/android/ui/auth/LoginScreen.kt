@@ -1,10 +1,8 @@
 package app.sharepay.android.ui.auth
 
-import androidx.activity.compose.LocalActivity
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.text.KeyboardOptions
 import androidx.compose.material3.Button
-import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
@@ -16,7 +14,6 @@ import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.text.input.PasswordVisualTransformation
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.sharepay.android.data.LoginOutcome
-import app.sharepay.android.platform.Passkeys
 import app.sharepay.android.ui.ErrorText
 import app.sharepay.android.ui.SharePayScreen
 
@@ -28,7 +25,6 @@ fun LoginScreen(
     onSignUp: () -> Unit,
 ) {
     val state by viewModel.state.collectAsStateWithLifecycle()
-    val activity = LocalActivity.current
 
     LaunchedEffect(state.outcome) {
         when (val outcome = state.outcome) {
@@ -61,15 +57,8 @@ fun LoginScreen(
         Button(onClick = viewModel::login, enabled = !state.busy, modifier = Modifier.fillMaxWidth()) {
             Text("Sign in")
         }
-        if (activity != null) {
-            OutlinedButton(
-                onClick = { viewModel.loginWithPasskey(Passkeys(activity)) },
-                enabled = !state.busy,
-                modifier = Modifier.fillMaxWidth(),
-            ) {
-                Text("Sign in with a passkey")
-            }
-        }
+        // A passkey is a second factor here: after the password, the MFA screen offers it when
+        // the account has one.
         TextButton(onClick = onSignUp) { Text("Create an account") }
     }
 }

@@ -4,7 +4,6 @@ import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import app.sharepay.android.data.AuthRepository
 import app.sharepay.android.data.LoginOutcome
-import app.sharepay.android.platform.Passkeys
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -32,12 +31,6 @@ class LoginViewModel(private val auth: AuthRepository) : ViewModel() {
     fun login() = launchCall {
         val current = state.value
         auth.login(current.email, current.password)
-    }
-
-    fun loginWithPasskey(passkeys: Passkeys) = launchCall {
-        val responseJson = passkeys.get(auth.passkeyLoginRequest())
-        auth.finishPasskeyLogin(responseJson)
-        LoginOutcome.SignedIn
     }
 
     fun onOutcomeHandled() = mutableState.update { it.copy(outcome = null, password = "") }

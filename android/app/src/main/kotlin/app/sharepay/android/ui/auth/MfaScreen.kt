@@ -1,6 +1,5 @@
 package app.sharepay.android.ui.auth
 
-import androidx.activity.compose.LocalActivity
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.text.KeyboardOptions
 import androidx.compose.material3.Button
@@ -17,14 +16,12 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.sharepay.android.data.MfaMethod
-import app.sharepay.android.platform.Passkeys
 import app.sharepay.android.ui.ErrorText
 import app.sharepay.android.ui.SharePayScreen
 
 @Composable
 fun MfaScreen(viewModel: MfaViewModel, onVerified: () -> Unit) {
     val state by viewModel.state.collectAsStateWithLifecycle()
-    val activity = LocalActivity.current
 
     LaunchedEffect(state.verified) {
         if (state.verified) onVerified()
@@ -42,9 +39,9 @@ fun MfaScreen(viewModel: MfaViewModel, onVerified: () -> Unit) {
         }
 
         when (state.selected) {
-            MfaMethod.Passkey -> if (activity != null) {
+            MfaMethod.Passkey -> {
                 Button(
-                    onClick = { viewModel.usePasskey(Passkeys(activity)) },
+                    onClick = viewModel::usePasskey,
                     enabled = !state.busy,
                     modifier = Modifier.fillMaxWidth(),
                 ) { Text("Use a passkey") }

@@ -4,13 +4,15 @@ import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import app.sharepay.android.data.AuthRepository
 import app.sharepay.android.data.MfaMethod
-import app.sharepay.android.platform.Passkeys
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
+
+/** The purpose of a second check: finishing a login, or a step-up check of the current session. */
+enum class MfaPurpose { SignIn, StepUp }
 
 data class MfaUiState(
     val methods: List<MfaMethod>,
@@ -23,8 +25,15 @@ data class MfaUiState(
     val verified: Boolean = false,
 )
 
-/** The second step of login: a TOTP, email, SMS or recovery code, or a passkey. */
-class MfaViewModel(private val auth: AuthRepository, methods: List<MfaMethod>) : ViewModel() {
+/**
+ * A second check with a TOTP, email, SMS or recovery code, or a passkey: the second step of a
+ * login, or a step-up check that a change such as saving a card needs.
+ */
+class MfaViewModel(
+    private val auth: AuthRepository,
+    methods: List<MfaMethod>,
+    private val purpose: MfaPurpose,
+) : ViewModel() {
     private val mutableState = MutableStateFlow(MfaUiState(methods, methods.firstOrNull() ?: MfaMethod.Totp))
     val state: StateFlow<MfaUiState> = mutableState.asStateFlow()
 
@@ -34,18 +43,29 @@ class MfaViewModel(private val auth: AuthRepository, methods: List<MfaMethod>) :
     fun onCodeChange(code: String) = mutableState.update { it.copy(code = code, error = null) }
 
     fun sendCode() = launchCall {
-        auth.sendMfaCode(state.value.selected)
+        val method = state.value.selected
+        when (purpose) {
+            MfaPurpose.SignIn -> auth.sendMfaCode(method)
+            MfaPurpose.StepUp -> auth.sendStepUpCode(method)
+        }
         mutableState.update { it.copy(codeSent = true) }
     }
 
     fun verifyCode() = launchCall {
         val current = state.value
-        auth.verifyMfaCode(current.selected, current.code)
+        when (purpose) {
+            MfaPurpose.SignIn -> auth.verifyMfaCode(current.selected, current.code)
+            MfaPurpose.StepUp -> auth.stepUp(current.selected, current.code)
+        }
         mutableState.update { it.copy(verified = true, code = "") }
     }
 
-    fun usePasskey(passkeys: Passkeys) = launchCall {
-        auth.finishPasskeyLogin(passkeys.get(auth.passkeyLoginRequest()))
+    // The core opens the passkey sheet through the app's provider and sends the result itself.
+    fun usePasskey() = launchCall {
+        when (purpose) {
+            MfaPurpose.SignIn -> auth.completeMfaWithPasskey()
+            MfaPurpose.StepUp -> auth.stepUpWithPasskey()
+        }
         mutableState.update { it.copy(verified = true) }
     }
 

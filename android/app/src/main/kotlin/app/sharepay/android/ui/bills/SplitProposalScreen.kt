@@ -20,16 +20,16 @@ fun SplitProposalScreen(viewModel: SplitProposalViewModel) {
 
     SharePayScreen(title = "Split proposal") {
         LoadStateContent(state.proposal) { proposal ->
-            Text("Method: ${proposal.method}", style = MaterialTheme.typography.titleMedium)
+            Text("${proposal.totalDisplay}, split by ${proposal.method}", style = MaterialTheme.typography.titleMedium)
             proposal.shares.forEach { share ->
                 ListItem(
-                    headlineContent = { Text(share.memberName) },
+                    headlineContent = { Text(share.memberId) },
+                    // The core's explanation of how this share was computed, rounding included.
+                    supportingContent = { Text(share.explanation) },
                     trailingContent = { Text(share.amountDisplay) },
                 )
+                HorizontalDivider()
             }
-            HorizontalDivider()
-            Text("How it was split", style = MaterialTheme.typography.titleSmall)
-            Text(proposal.explanation)
 
             if (proposal.approved) {
                 Text("Approved. Each participant has been charged their share.")

@@ -15,12 +15,19 @@ import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.text.input.PasswordVisualTransformation
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.sharepay.android.data.MfaMethod
 import app.sharepay.android.platform.SecureWindow
 import app.sharepay.android.ui.ErrorText
+import app.sharepay.android.ui.LabeledField
 import app.sharepay.android.ui.SharePayScreen
+import app.sharepay.android.ui.StepUpPrompt
 
 @Composable
-fun CardEntryScreen(viewModel: CardEntryViewModel, onSaved: () -> Unit) {
+fun CardEntryScreen(
+    viewModel: CardEntryViewModel,
+    onSaved: () -> Unit,
+    onStepUp: (List<MfaMethod>) -> Unit,
+) {
     SecureWindow()
     val state by viewModel.state.collectAsStateWithLifecycle()
 
@@ -49,7 +56,7 @@ fun CardEntryScreen(viewModel: CardEntryViewModel, onSaved: () -> Unit) {
             OutlinedTextField(
                 value = state.expiryYear,
                 onValueChange = viewModel::onExpiryYearChange,
-                label = { Text("YY") },
+                label = { Text("YYYY") },
                 keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Number),
                 singleLine = true,
                 modifier = Modifier.weight(1f),
@@ -64,8 +71,10 @@ fun CardEntryScreen(viewModel: CardEntryViewModel, onSaved: () -> Unit) {
                 modifier = Modifier.weight(1f),
             )
         }
+        LabeledField(state.cardholderName, viewModel::onCardholderNameChange, "Name on the card")
         Text("Your card goes straight to the SharePay card vault. This phone does not store it.")
         state.error?.let { ErrorText(it) }
+        StepUpPrompt(state.error, onStepUp)
         Button(onClick = viewModel::save, enabled = !state.busy, modifier = Modifier.fillMaxWidth()) {
             Text("Save card")
         }

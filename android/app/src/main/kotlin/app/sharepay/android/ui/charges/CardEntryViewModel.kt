@@ -18,6 +18,7 @@ data class CardEntryUiState(
     val expiryMonth: String = "",
     val expiryYear: String = "",
     val cvc: String = "",
+    val cardholderName: String = "",
     val busy: Boolean = false,
     val error: Throwable? = null,
     val saved: Boolean = false,
@@ -38,10 +39,11 @@ class CardEntryViewModel(private val repository: PaymentRepository) : ViewModel(
     fun onExpiryMonthChange(value: String) = mutableState.update { it.copy(expiryMonth = value, error = null) }
     fun onExpiryYearChange(value: String) = mutableState.update { it.copy(expiryYear = value, error = null) }
     fun onCvcChange(value: String) = mutableState.update { it.copy(cvc = value, error = null) }
+    fun onCardholderNameChange(value: String) = mutableState.update { it.copy(cardholderName = value, error = null) }
 
     fun save() {
         val current = state.value
-        val card = CardInput(current.number, current.expiryMonth, current.expiryYear, current.cvc)
+        val card = CardInput(current.number, current.expiryMonth, current.expiryYear, current.cvc, current.cardholderName)
         mutableState.update { it.copy(busy = true, error = null) }
         viewModelScope.launch {
             when (val result = load { repository.addCard(card) }) {

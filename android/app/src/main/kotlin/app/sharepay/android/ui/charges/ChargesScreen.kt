@@ -28,7 +28,7 @@ fun ChargesScreen(viewModel: ChargesViewModel, onPay: (Charge) -> Unit) {
                     ListItem(
                         headlineContent = { Text(charge.billTitle) },
                         supportingContent = {
-                            Text(if (charge.paid) "Paid" else "${charge.householdName} · due ${charge.dueDate}")
+                            Text(if (charge.paid) "Paid" else "Open since ${charge.createdAt}")
                         },
                         trailingContent = { Text(charge.amountDisplay) },
                     )

@@ -10,8 +10,9 @@ import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
-import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.compose.LifecycleStartEffect
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.sharepay.android.data.PaymentOutcome
 import app.sharepay.android.platform.SecureWindow
 import app.sharepay.android.ui.ErrorText
 import app.sharepay.android.ui.LoadStateContent
@@ -48,10 +49,16 @@ fun PayScreen(viewModel: PayViewModel, onAddCard: () -> Unit, onDone: () -> Unit
         }
         OutlinedButton(onClick = onAddCard) { Text("Add a card") }
         state.payError?.let { ErrorText(it) }
-        if (state.paid) {
+        val outcome = state.outcome
+        if (outcome == PaymentOutcome.Paid) {
             Text("Paid. Thank you.")
             Button(onClick = onDone, modifier = Modifier.fillMaxWidth()) { Text("Done") }
         } else {
+            when (outcome) {
+                PaymentOutcome.Pending -> Text("The payment is still being processed. Paying again with the same card is safe.")
+                PaymentOutcome.NeedsBankAuthentication -> Text("Your bank asks you to confirm this payment first.")
+                PaymentOutcome.Paid, null -> Unit
+            }
             Button(
                 onClick = viewModel::pay,
                 enabled = !state.paying && state.selectedMethodId != null,

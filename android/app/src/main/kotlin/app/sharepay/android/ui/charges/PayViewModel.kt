@@ -4,6 +4,7 @@ import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import app.sharepay.android.data.Charge
 import app.sharepay.android.data.PaymentMethod
+import app.sharepay.android.data.PaymentOutcome
 import app.sharepay.android.data.PaymentRepository
 import app.sharepay.android.ui.LoadState
 import app.sharepay.android.ui.load
@@ -19,7 +20,8 @@ data class PayUiState(
     val selectedMethodId: String? = null,
     val paying: Boolean = false,
     val payError: Throwable? = null,
-    val paid: Boolean = false,
+    /** Set once the core returns a payment that was not declined. */
+    val outcome: PaymentOutcome? = null,
 )
 
 /** Pays one charge with a saved card. */
@@ -50,7 +52,11 @@ class PayViewModel(private val repository: PaymentRepository, private val charge
         viewModelScope.launch {
             val result = load { repository.pay(chargeId, methodId) }
             mutableState.update {
-                it.copy(paying = false, paid = result is LoadState.Loaded, payError = (result as? LoadState.Failed)?.error)
+                it.copy(
+                    paying = false,
+                    outcome = (result as? LoadState.Loaded)?.value,
+                    payError = (result as? LoadState.Failed)?.error,
+                )
             }
         }
     }

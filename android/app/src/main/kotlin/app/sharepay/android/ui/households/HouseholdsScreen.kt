@@ -4,25 +4,25 @@ import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
-import androidx.compose.foundation.text.KeyboardOptions
+import androidx.compose.foundation.text.selection.SelectionContainer
 import androidx.compose.material3.Button
 import androidx.compose.material3.FilterChip
 import androidx.compose.material3.ListItem
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedCard
-import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.sharepay.android.data.Household
 import app.sharepay.android.data.HouseholdRole
-import app.sharepay.android.data.Invitation
 import app.sharepay.android.ui.ErrorText
+import app.sharepay.android.ui.LabeledField
 import app.sharepay.android.ui.LoadStateContent
 import app.sharepay.android.ui.SharePayScreen
 
@@ -31,41 +31,20 @@ fun HouseholdsScreen(viewModel: HouseholdsViewModel, onOpenBills: (Household) ->
     val state by viewModel.state.collectAsStateWithLifecycle()
 
     SharePayScreen(title = "Households") {
-        Text("Invitations", style = MaterialTheme.typography.titleMedium)
-        LoadStateContent(state.invitations) { invitations ->
-            if (invitations.isEmpty()) Text("No open invitations.")
-            invitations.forEach { InvitationCard(it, viewModel) }
-        }
-
         Text("Your households", style = MaterialTheme.typography.titleMedium)
         LoadStateContent(state.households) { households ->
             if (households.isEmpty()) Text("You are not a member of a household yet.")
             households.forEach { HouseholdCard(it, state, viewModel, onOpenBills) }
         }
 
-        OutlinedTextField(
-            value = state.newHouseholdName,
-            onValueChange = viewModel::onNewHouseholdNameChange,
-            label = { Text("New household name") },
-            singleLine = true,
-            modifier = Modifier.fillMaxWidth(),
-        )
+        Text("Join a household", style = MaterialTheme.typography.titleMedium)
+        LabeledField(state.invitationCodeInput, viewModel::onInvitationCodeChange, "Invitation code", KeyboardType.Ascii)
+        Button(onClick = viewModel::acceptInvitation) { Text("Join") }
+
+        Text("New household", style = MaterialTheme.typography.titleMedium)
+        LabeledField(state.newHouseholdName, viewModel::onNewHouseholdNameChange, "Household name")
         Button(onClick = viewModel::createHousehold) { Text("Create household") }
         state.actionError?.let { ErrorText(it) }
-    }
-}
-
-@Composable
-private fun InvitationCard(invitation: Invitation, viewModel: HouseholdsViewModel) {
-    OutlinedCard(Modifier.fillMaxWidth()) {
-        ListItem(
-            headlineContent = { Text(invitation.householdName) },
-            supportingContent = { Text("${invitation.role.label} · invited by ${invitation.invitedBy}") },
-        )
-        Row(Modifier.padding(8.dp)) {
-            TextButton(onClick = { viewModel.accept(invitation) }) { Text("Accept") }
-            TextButton(onClick = { viewModel.decline(invitation) }) { Text("Decline") }
-        }
     }
 }
 
@@ -76,13 +55,12 @@ private fun HouseholdCard(
     viewModel: HouseholdsViewModel,
     onOpenBills: (Household) -> Unit,
 ) {
-    val primaryPayer = HouseholdRole.PrimaryPayer in household.roles
     OutlinedCard(Modifier.fillMaxWidth()) {
         ListItem(
             headlineContent = { Text(household.name) },
-            supportingContent = { Text(household.roles.joinToString { it.label }) },
+            supportingContent = { Text(household.role.label) },
         )
-        if (!primaryPayer) return@OutlinedCard
+        if (household.role != HouseholdRole.PrimaryPayer) return@OutlinedCard
         Row(Modifier.padding(8.dp)) {
             TextButton(onClick = { onOpenBills(household) }) { Text("Bills") }
             TextButton(onClick = { viewModel.onInviteOpen(household.id) }) { Text("Invite") }
@@ -94,14 +72,6 @@ private fun HouseholdCard(
 @Composable
 private fun InviteForm(state: HouseholdsUiState, viewModel: HouseholdsViewModel) {
     Column(Modifier.padding(8.dp)) {
-        OutlinedTextField(
-            value = state.inviteEmail,
-            onValueChange = viewModel::onInviteEmailChange,
-            label = { Text("Email") },
-            keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Email),
-            singleLine = true,
-            modifier = Modifier.fillMaxWidth(),
-        )
         Row {
             HouseholdRole.entries.forEach { role ->
                 FilterChip(
@@ -112,9 +82,16 @@ private fun InviteForm(state: HouseholdsUiState, viewModel: HouseholdsViewModel)
                 )
             }
         }
+        state.createdInvitation?.let { invitation ->
+            Text("Give this code to the new ${invitation.role.label.lowercase()}. It is shown only now.")
+            SelectionContainer {
+                Text(invitation.code, style = MaterialTheme.typography.headlineSmall, fontFamily = FontFamily.Monospace)
+            }
+            Text("Valid until ${invitation.expiresAt}")
+        }
         Row {
-            Button(onClick = viewModel::sendInvite) { Text("Send invitation") }
-            TextButton(onClick = { viewModel.onInviteOpen(null) }) { Text("Cancel") }
+            Button(onClick = viewModel::createInvitation) { Text("Create code") }
+            TextButton(onClick = { viewModel.onInviteOpen(null) }) { Text("Close") }
         }
     }
 }

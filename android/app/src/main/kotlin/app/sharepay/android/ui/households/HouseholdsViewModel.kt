@@ -5,7 +5,7 @@ import androidx.lifecycle.viewModelScope
 import app.sharepay.android.data.Household
 import app.sharepay.android.data.HouseholdRepository
 import app.sharepay.android.data.HouseholdRole
-import app.sharepay.android.data.Invitation
+import app.sharepay.android.data.InvitationCode
 import app.sharepay.android.ui.LoadState
 import app.sharepay.android.ui.load
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -16,11 +16,12 @@ import kotlinx.coroutines.launch
 
 data class HouseholdsUiState(
     val households: LoadState<List<Household>> = LoadState.Loading,
-    val invitations: LoadState<List<Invitation>> = LoadState.Loading,
     val newHouseholdName: String = "",
+    val invitationCodeInput: String = "",
     val inviteHouseholdId: String? = null,
-    val inviteEmail: String = "",
     val inviteRole: HouseholdRole = HouseholdRole.Participant,
+    /** The code created last, shown once to the primary payer who created it. */
+    val createdInvitation: InvitationCode? = null,
     val actionError: Throwable? = null,
 )
 
@@ -35,8 +36,7 @@ class HouseholdsViewModel(private val repository: HouseholdRepository) : ViewMod
     fun refresh() {
         viewModelScope.launch {
             val households = load { repository.households() }
-            val invitations = load { repository.invitations() }
-            mutableState.update { it.copy(households = households, invitations = invitations) }
+            mutableState.update { it.copy(households = households) }
         }
     }
 
@@ -47,25 +47,26 @@ class HouseholdsViewModel(private val repository: HouseholdRepository) : ViewMod
         mutableState.update { it.copy(newHouseholdName = "") }
     }
 
-    fun onInviteOpen(householdId: String?) =
-        mutableState.update { it.copy(inviteHouseholdId = householdId, inviteEmail = "") }
+    fun onInvitationCodeChange(code: String) = mutableState.update { it.copy(invitationCodeInput = code) }
 
-    fun onInviteEmailChange(email: String) = mutableState.update { it.copy(inviteEmail = email) }
+    fun acceptInvitation() = act {
+        repository.acceptInvitation(state.value.invitationCodeInput)
+        mutableState.update { it.copy(invitationCodeInput = "") }
+    }
+
+    fun onInviteOpen(householdId: String?) =
+        mutableState.update { it.copy(inviteHouseholdId = householdId, createdInvitation = null) }
 
     fun onInviteRoleChange(role: HouseholdRole) = mutableState.update { it.copy(inviteRole = role) }
 
-    fun sendInvite() = act {
+    fun createInvitation() = act {
         val current = state.value
         val householdId = current.inviteHouseholdId ?: return@act
-        repository.invite(householdId, current.inviteEmail, current.inviteRole)
-        mutableState.update { it.copy(inviteHouseholdId = null, inviteEmail = "") }
+        val invitation = repository.createInvitation(householdId, current.inviteRole)
+        mutableState.update { it.copy(createdInvitation = invitation) }
     }
 
-    fun accept(invitation: Invitation) = act { repository.acceptInvitation(invitation.id) }
-
-    fun decline(invitation: Invitation) = act { repository.declineInvitation(invitation.id) }
-
-    // Runs a change, then reloads so the lists show what the server now has.
+    // Runs a change, then reloads so the list shows what the server now has.
     private fun act(block: suspend () -> Unit) {
         mutableState.update { it.copy(actionError = null) }
         viewModelScope.launch {

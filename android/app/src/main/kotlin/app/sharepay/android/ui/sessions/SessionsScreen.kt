@@ -1,6 +1,5 @@
 package app.sharepay.android.ui.sessions
 
-import androidx.activity.compose.LocalActivity
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.material3.Button
 import androidx.compose.material3.ListItem
@@ -14,15 +13,15 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import app.sharepay.android.platform.Passkeys
+import app.sharepay.android.data.MfaMethod
 import app.sharepay.android.ui.ErrorText
 import app.sharepay.android.ui.LoadStateContent
 import app.sharepay.android.ui.SharePayScreen
+import app.sharepay.android.ui.StepUpPrompt
 
 @Composable
-fun SessionsScreen(viewModel: SessionsViewModel, onSignedOut: () -> Unit) {
+fun SessionsScreen(viewModel: SessionsViewModel, onSignedOut: () -> Unit, onStepUp: (List<MfaMethod>) -> Unit) {
     val state by viewModel.state.collectAsStateWithLifecycle()
-    val activity = LocalActivity.current
 
     LaunchedEffect(state.signedOut) {
         if (state.signedOut) onSignedOut()
@@ -52,12 +51,11 @@ fun SessionsScreen(viewModel: SessionsViewModel, onSignedOut: () -> Unit) {
                 }
             }
         }
-        if (activity != null) {
-            OutlinedButton(onClick = { viewModel.addPasskey(Passkeys(activity)) }, modifier = Modifier.fillMaxWidth()) {
-                Text(if (state.passkeyAdded) "Passkey added" else "Add a passkey")
-            }
+        OutlinedButton(onClick = viewModel::addPasskey, modifier = Modifier.fillMaxWidth()) {
+            Text(if (state.passkeyAdded) "Passkey added" else "Add a passkey")
         }
         state.actionError?.let { ErrorText(it) }
+        StepUpPrompt(state.actionError, onStepUp)
         Button(onClick = viewModel::signOut, modifier = Modifier.fillMaxWidth()) {
             Text("Sign out of this device")
         }

@@ -5,10 +5,9 @@ import androidx.lifecycle.viewModelScope
 import app.sharepay.android.data.AuthRepository
 import app.sharepay.android.data.SessionInfo
 import app.sharepay.android.data.SessionRepository
-import app.sharepay.android.platform.DeviceInfo
-import app.sharepay.android.platform.Passkeys
 import app.sharepay.android.ui.LoadState
 import app.sharepay.android.ui.load
+import app.sharepay.ffi.DeviceInfo
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -53,12 +52,10 @@ class SessionsViewModel(
         }
     }
 
-    fun addPasskey(passkeys: Passkeys) {
+    // The core opens the passkey sheet through the app's provider and registers the result.
+    fun addPasskey() {
         viewModelScope.launch {
-            val result = load {
-                val responseJson = passkeys.create(auth.passkeyRegistrationRequest())
-                auth.finishPasskeyRegistration(responseJson)
-            }
+            val result = load { auth.registerPasskey(PASSKEY_NAME) }
             mutableState.update {
                 it.copy(passkeyAdded = result is LoadState.Loaded, actionError = (result as? LoadState.Failed)?.error)
             }
@@ -74,3 +71,6 @@ class SessionsViewModel(
         }
     }
 }
+
+// The name the passkey list shows for a passkey added on this phone.
+private val PASSKEY_NAME = "${android.os.Build.MANUFACTURER} ${android.os.Build.MODEL}"
