@@ -50,6 +50,8 @@ impl From<ClientError> for SharePayError {
             // methods in the reason.
             ClientError::MfaRequired { .. } => Self::Unauthorized { reason },
             ClientError::SessionRevoked(_) => Self::SessionRevoked { reason },
+            ClientError::StepUpRequired { .. } => Self::Forbidden { reason },
+            ClientError::Passkey(_) => Self::Platform { reason },
             ClientError::Forbidden(_) => Self::Forbidden { reason },
             ClientError::NotFound(_) => Self::NotFound { reason },
             ClientError::Conflict(_) => Self::Conflict { reason },

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use secrecy::SecretString;
-use sharepay_client::SharePayClient;
+use sharepay_client::{ClientError, SharePayClient};
 use zeroize::Zeroizing;
 
 use crate::profile::{ConnectionArgs, Profile};
@@ -14,12 +14,15 @@ use crate::profile::{ConnectionArgs, Profile};
 /// Environment variable that may carry the password, for scripts.
 const PASSWORD_VARIABLE: &str = "SHAREPAY_PASSWORD";
 
-/// Logs in, saving the connection profile once the server accepted it.
+/// Logs in, passing a second check with `mfa_method` (or the one the user
+/// picks) when the server requires it, and saves the connection profile
+/// once the server accepted the login.
 pub async fn login(
     data_dir: &Path,
     connection: &ConnectionArgs,
     email: &str,
     register: bool,
+    mfa_method: Option<&str>,
 ) -> anyhow::Result<()> {
     let profile = Profile::resolve(data_dir, connection)?;
     let client = profile.open_client(data_dir)?;
@@ -31,10 +34,13 @@ pub async fn login(
             .context("registration failed")?;
         println!("registered {email} as user {user_id}");
     }
-    client
-        .login(email, password)
-        .await
-        .context("login failed")?;
+    match client.login(email, password).await {
+        Ok(()) => {}
+        Err(ClientError::MfaRequired { methods }) => {
+            crate::mfa_command::complete_login(&client, &methods, mfa_method).await?;
+        }
+        Err(error) => return Err(anyhow::Error::new(error).context("login failed")),
+    }
     profile.save(data_dir)?;
     println!("logged in as {email} at {}", profile.server_url);
     Ok(())

@@ -4,6 +4,7 @@ mod account_command;
 mod demo;
 mod file_key_wrapper;
 mod household_command;
+mod mfa_command;
 mod profile;
 mod reading_command;
 mod reading_import;
@@ -42,13 +43,19 @@ enum Command {
     Demo,
     /// Logs in (with --register, creates the account first) and saves the
     /// connection profile. The password is read from SHAREPAY_PASSWORD or
-    /// from the first line of standard input.
+    /// from the first line of standard input. When the server requires a
+    /// second check, the code is read from SHAREPAY_MFA_CODE or the next
+    /// line of standard input.
     Login {
         #[arg(long, value_name = "EMAIL")]
         email: String,
         /// Create the account before logging in.
         #[arg(long)]
         register: bool,
+        /// Method of the second check, if the server requires one: totp,
+        /// email_code, sms_code or recovery_code.
+        #[arg(long, value_name = "METHOD", env = "SHAREPAY_MFA_METHOD")]
+        mfa_method: Option<String>,
     },
     /// Ends this device's session on the server and wipes it locally;
     /// queued readings stay.
@@ -67,6 +74,9 @@ enum Command {
     /// The signed-in user's sessions on every device.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Second factors and step-up checks.
+    #[command(subcommand)]
+    Mfa(mfa_command::MfaCommand),
 }
 
 /// Location of the terminal's phone store.
@@ -210,14 +220,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let connection = &cli.connection;
     match cli.command {
         Command::Demo => demo::run().await,
-        Command::Login { email, register } => {
-            account_command::login(data_dir, connection, &email, register).await
+        Command::Login {
+            email,
+            register,
+            mfa_method,
+        } => {
+            let mfa_method = mfa_method.as_deref();
+            account_command::login(data_dir, connection, &email, register, mfa_method).await
         }
         Command::Logout => account_command::logout(&open_client(data_dir, connection)?).await,
         Command::Household(command) => household(command, data_dir, connection).await,
         Command::Meter(command) => meter(command, data_dir, connection).await,
         Command::Reading(command) => reading(command, data_dir, connection),
         Command::Sync => account_command::sync(&open_client(data_dir, connection)?).await,
+        Command::Mfa(command) => {
+            mfa_command::run(&open_client(data_dir, connection)?, command).await
+        }
         Command::Sessions(command) => {
             let client = open_client(data_dir, connection)?;
             match command {

@@ -192,7 +192,7 @@ impl ApiClient {
         decode(response).await
     }
 
-    async fn post_json<B: Serialize, T: DeserializeOwned>(
+    pub(crate) async fn post_json<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
@@ -244,6 +244,11 @@ async fn error_from_response(response: Response) -> ClientError {
             ClientError::InvalidInput(message)
         }
         StatusCode::UNAUTHORIZED => ClientError::Unauthorized(message),
+        StatusCode::FORBIDDEN if problem.as_ref().is_some_and(is_step_up_required) => {
+            ClientError::StepUpRequired {
+                methods: problem.as_ref().map(step_up_methods).unwrap_or_default(),
+            }
+        }
         StatusCode::FORBIDDEN => ClientError::Forbidden(message),
         StatusCode::NOT_FOUND => ClientError::NotFound(message),
         StatusCode::CONFLICT => ClientError::Conflict(message),
@@ -252,6 +257,21 @@ async fn error_from_response(response: Response) -> ClientError {
             message,
         },
     }
+}
+
+/// Problem type of a change that needs a recent MFA check.
+const STEP_UP_REQUIRED: &str = "step-up-required";
+
+fn is_step_up_required(problem: &Problem) -> bool {
+    problem.problem_type == STEP_UP_REQUIRED
+        || problem
+            .problem_type
+            .ends_with(&format!("/{STEP_UP_REQUIRED}"))
+}
+
+/// The methods of a `step-up-required` problem, from its `methods` member.
+fn step_up_methods(problem: &Problem) -> Vec<String> {
+    problem.methods.clone()
 }
 
 fn problem_message(problem: &Problem) -> String {
@@ -264,4 +284,46 @@ fn problem_message(problem: &Problem) -> String {
         .map(|error| format!("{}: {}", error.field, error.message))
         .collect();
     format!("{} ({})", problem.detail, fields.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(problem_type: &str, methods: &[&str]) -> Problem {
+        Problem {
+            problem_type: problem_type.to_owned(),
+            title: "Step-up required".to_owned(),
+            status: 403,
+            detail: "this change needs a recent MFA check".to_owned(),
+            request_id: None,
+            errors: Vec::new(),
+            methods: methods.iter().map(|method| (*method).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn step_up_problem_lists_methods() {
+        let problem = problem("step-up-required", &["webauthn", "totp", "recovery_code"]);
+
+        assert!(is_step_up_required(&problem));
+        assert_eq!(
+            step_up_methods(&problem),
+            vec!["webauthn", "totp", "recovery_code"]
+        );
+    }
+
+    #[test]
+    fn step_up_problem_type_forms() {
+        let slug = problem("step-up-required", &[]);
+        let uri = problem("https://sharepay.example/problems/step-up-required", &[]);
+        let other = problem("forbidden", &["totp"]);
+        let suffix_only = problem("no-step-up-required", &[]);
+
+        assert!(is_step_up_required(&slug));
+        assert!(is_step_up_required(&uri));
+        assert!(!is_step_up_required(&other));
+        assert!(!is_step_up_required(&suffix_only));
+        assert!(step_up_methods(&slug).is_empty());
+    }
 }

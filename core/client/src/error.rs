@@ -20,6 +20,16 @@ pub enum ClientError {
     /// the method needs one, then call [`crate::SharePayClient::complete_mfa`].
     #[error("this sign-in needs a second check; use one of: {}", methods.join(", "))]
     MfaRequired { methods: Vec<String> },
+    /// The change needs a recent MFA check in this session: pass one with
+    /// [`crate::SharePayClient::step_up`] (after
+    /// [`crate::SharePayClient::send_step_up_code`] for a code by email or
+    /// SMS) or [`crate::SharePayClient::step_up_with_passkey`], then retry.
+    /// `methods` lists the methods the user can pass, such as `totp`.
+    #[error("this change needs a recent second check; use one of: {}", methods.join(", "))]
+    StepUpRequired { methods: Vec<String> },
+    /// The platform's passkey provider failed, or the user cancelled it.
+    #[error("the passkey step failed: {0}")]
+    Passkey(#[from] crate::passkey::PasskeyError),
     /// The signed-in user may see the resource but not do this to it.
     #[error("{0}")]
     Forbidden(String),

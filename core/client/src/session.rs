@@ -117,7 +117,7 @@ impl SharePayClient {
         Ok(())
     }
 
-    fn pending_mfa_token(&self) -> Result<String, ClientError> {
+    pub(crate) fn pending_mfa_token(&self) -> Result<String, ClientError> {
         lock_or_recover(&self.pending_mfa)
             .as_ref()
             .map(|token| token.expose_secret().to_owned())
@@ -317,7 +317,7 @@ impl SharePayClient {
 
     /// Stores the refresh token and keeps the access token in memory, and
     /// returns the access token.
-    fn keep_tokens(&self, tokens: TokenResponse) -> Result<SecretString, ClientError> {
+    pub(crate) fn keep_tokens(&self, tokens: TokenResponse) -> Result<SecretString, ClientError> {
         let lifetime_ms = i64::try_from(tokens.expires_in)
             .unwrap_or(i64::MAX / 1_000)
             .saturating_mul(1_000);

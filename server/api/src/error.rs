@@ -293,6 +293,10 @@ impl ApiError {
             Self::InvalidInput { errors, .. } => errors.clone(),
             _ => vec![],
         };
+        let methods = match self {
+            Self::StepUpRequired { methods } => methods.clone(),
+            _ => vec![],
+        };
         Problem {
             problem_type: slug.to_owned(),
             title: title.to_owned(),
@@ -300,6 +304,7 @@ impl ApiError {
             detail: self.detail(),
             request_id: None,
             errors,
+            methods,
         }
     }
 

@@ -342,6 +342,7 @@ async fn step_up_expires_after_window() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert_eq!(problem["type"], "step-up-required");
     assert!(text(&problem, "detail").contains("email_code"), "{problem}");
+    assert_eq!(problem["methods"], json!(["email_code"]), "{problem}");
 
     let (status, sent) = live
         .post(

@@ -161,6 +161,7 @@ impl ServiceError {
             detail,
             request_id: None,
             errors,
+            methods: vec![],
         }
     }
 

@@ -205,6 +205,7 @@ fn problem(status: u16, detail: &str) -> serde_json::Value {
         detail: detail.into(),
         request_id: None,
         errors: Vec::new(),
+        methods: Vec::new(),
     })
     .expect("problem JSON")
 }
