@@ -4,9 +4,11 @@
 use std::process::Output;
 
 /// Lines the demo must print, in this order, one per step or outcome.
-const EXPECTED_LINES: [&str; 12] = [
+const EXPECTED_LINES: [&str; 14] = [
     "==> Starting the SharePay server in this process",
-    "==> Step 1: the primary payer signs up and creates the household",
+    "==> Step 1: the primary payer signs up with TOTP MFA and creates the household",
+    "TOTP enabled: the authenticator computed the first code from the secret",
+    "second check passed with a TOTP code; signed in with MFA",
     "meter PAR-SUB-3-HEATING (Unit 3: water heater and air conditioner): 4 digits",
     "==> Step 1: the primary payer invites one participant per unit and a meter reader",
     "meter reader meter.reader@example.org assigned to all 4 meters",

@@ -8,6 +8,8 @@
 //! the demo fails as soon as a step does not turn out as the story says.
 
 mod household;
+mod mailbox;
+mod mfa;
 mod people;
 mod readings;
 mod relay;
@@ -21,6 +23,7 @@ use sharepay_domain::authz::Role;
 use sharepay_server::{RunningServer, ServerConfig};
 
 use self::household::House;
+use self::mailbox::Mailbox;
 use self::people::{Person, PhoneConnection};
 use self::relay::NetworkRelay;
 
@@ -75,9 +78,11 @@ const READER_BACKOFF: BackoffPolicy = BackoffPolicy {
 pub async fn run() -> anyhow::Result<()> {
     let workspace = tempfile::tempdir().context("cannot create a temporary folder")?;
     let phones = workspace.path().join("phones");
+    let server_dir = workspace.path().join("server");
 
     step("Starting the SharePay server in this process");
-    let server = start_server(&workspace.path().join("server")).await?;
+    let server = start_server(&server_dir).await?;
+    let mailbox = Mailbox::new(&server_dir);
     let relay = NetworkRelay::start(server.local_addr)
         .await
         .context("cannot start the reader's network relay")?;
@@ -86,11 +91,10 @@ pub async fn run() -> anyhow::Result<()> {
         relay.url()
     ));
 
-    step("Step 1: the primary payer signs up and creates the household");
-    // TODO: sign the primary payer up with TOTP MFA (enroll, confirm with a
-    // code computed from the returned secret, log in with a second code)
-    // once the phone core has the MFA calls.
+    step("Step 1: the primary payer signs up with TOTP MFA and creates the household");
     let payer = sign_up(&PRIMARY_PAYER, &phones, direct(&server)).await?;
+    let authenticator = mfa::enroll_totp(&payer, &mailbox).await?;
+    mfa::log_in_with_totp(&payer, PRIMARY_PAYER.password, &authenticator).await?;
     let house = House::create(&payer, HOUSEHOLD_NAME).await?;
 
     step("Step 1: the primary payer invites one participant per unit and a meter reader");
