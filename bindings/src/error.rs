@@ -55,6 +55,7 @@ impl From<ClientError> for SharePayError {
             ClientError::Forbidden(_) => Self::Forbidden { reason },
             ClientError::NotFound(_) => Self::NotFound { reason },
             ClientError::Conflict(_) => Self::Conflict { reason },
+            ClientError::PaymentDeclined(_) => Self::InvalidInput { reason },
             ClientError::PinMismatch => Self::PinMismatch { reason },
             ClientError::Network(_) => Self::Network { reason },
             ClientError::Server { status, message } => Self::Server {

@@ -5,6 +5,7 @@ mod demo;
 mod file_key_wrapper;
 mod household_command;
 mod mfa_command;
+mod money_command;
 mod profile;
 mod reading_command;
 mod reading_import;
@@ -77,6 +78,8 @@ enum Command {
     /// Second factors and step-up checks.
     #[command(subcommand)]
     Mfa(mfa_command::MfaCommand),
+    #[command(flatten)]
+    Money(money_command::MoneyCommand),
 }
 
 /// Location of the terminal's phone store.
@@ -235,6 +238,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync => account_command::sync(&open_client(data_dir, connection)?).await,
         Command::Mfa(command) => {
             mfa_command::run(&open_client(data_dir, connection)?, command).await
+        }
+        Command::Money(command) => {
+            money_command::run(&open_client(data_dir, connection)?, command).await
         }
         Command::Sessions(command) => {
             let client = open_client(data_dir, connection)?;

@@ -179,7 +179,7 @@ fn print_recovery_codes(codes: &RecoveryCodes) {
 
 /// Runs `change`, and when the server requires a step-up check first,
 /// passes one and runs `change` again.
-async fn with_step_up<T, F, Fut>(client: &SharePayClient, change: F) -> anyhow::Result<T>
+pub(crate) async fn with_step_up<T, F, Fut>(client: &SharePayClient, change: F) -> anyhow::Result<T>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, ClientError>>,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use sharepay_client::{ClientConfig, SharePayClient};
+use sharepay_client::{ClientConfig, EndpointConfig, SharePayClient};
 
 use crate::demo::TerminalDevice;
 use crate::file_key_wrapper::FileKeyWrapper;
@@ -32,6 +32,16 @@ pub struct ConnectionArgs {
     /// Development only: accept a single --pin.
     #[arg(long, global = true)]
     pub allow_single_pin: bool,
+    /// Card vault URL for saving cards, such as https://127.0.0.1:8444.
+    #[arg(long, value_name = "URL", global = true)]
+    pub vault: Option<String>,
+    /// PEM file of the CA the vault's certificate must chain to.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub vault_ca: Option<PathBuf>,
+    /// Base64 SHA-256 SPKI pin of a vault key. Give it twice, for the
+    /// current key and the backup key.
+    #[arg(long = "vault-pin", value_name = "PIN", global = true)]
+    pub vault_pins: Vec<String>,
 }
 
 /// The saved connection settings. The CA is stored as PEM, so moving the
@@ -44,12 +54,56 @@ pub struct Profile {
     pub spki_pins: Vec<String>,
     #[serde(default)]
     pub allow_single_pin: bool,
+    /// The card vault, which has its own CA and pins; absent until given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<VaultProfile>,
+}
+
+/// The saved connection settings of the card vault.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultProfile {
+    pub url: String,
+    pub ca_certificate_pem: String,
+    pub spki_pins: Vec<String>,
+}
+
+impl VaultProfile {
+    /// Builds the vault settings from the options, or `None` when no vault
+    /// option is given.
+    fn from_args(args: &ConnectionArgs) -> anyhow::Result<Option<Self>> {
+        if args.vault.is_none() && args.vault_ca.is_none() && args.vault_pins.is_empty() {
+            return Ok(None);
+        }
+        let (Some(url), Some(ca)) = (&args.vault, &args.vault_ca) else {
+            bail!(
+                "--vault and --vault-ca go together, with --vault-pin for each pinned key; give \
+                 all of them"
+            );
+        };
+        let ca_certificate_pem = std::fs::read_to_string(ca)
+            .with_context(|| format!("cannot read the vault CA certificate {}", ca.display()))?;
+        Ok(Some(Self {
+            url: url.clone(),
+            ca_certificate_pem,
+            spki_pins: args.vault_pins.clone(),
+        }))
+    }
 }
 
 impl Profile {
     /// Builds a profile from the options, or loads the saved one when no
-    /// option is given.
+    /// server option is given. Vault options replace the vault settings in
+    /// either.
     pub fn resolve(data_dir: &Path, args: &ConnectionArgs) -> anyhow::Result<Self> {
+        let mut profile = Self::resolve_server(data_dir, args)?;
+        if let Some(vault) = VaultProfile::from_args(args)? {
+            profile.vault = Some(vault);
+        }
+        Ok(profile)
+    }
+
+    fn resolve_server(data_dir: &Path, args: &ConnectionArgs) -> anyhow::Result<Self> {
         if args.server.is_none() && args.ca.is_none() && args.pins.is_empty() {
             return Self::load(data_dir);
         }
@@ -65,6 +119,7 @@ impl Profile {
             ca_certificate_pem,
             spki_pins: args.pins.clone(),
             allow_single_pin: args.allow_single_pin,
+            vault: None,
         })
     }
 
@@ -101,6 +156,11 @@ impl Profile {
             data_dir,
         );
         config.allow_single_pin = self.allow_single_pin;
+        config.vault = self.vault.as_ref().map(|vault| EndpointConfig {
+            base_url: vault.url.clone(),
+            ca_certificate_pem: vault.ca_certificate_pem.clone(),
+            spki_pins: vault.spki_pins.clone(),
+        });
         open_terminal_client(config)
     }
 }

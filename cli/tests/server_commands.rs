@@ -2,96 +2,14 @@
 //! binary against a real server started in this test process, with a
 //! primary payer and a meter reader in separate data directories.
 
-use std::path::Path;
-use std::process::Output;
+mod common;
 
-use sharepay_server::{RunningServer, ServerConfig};
-
-const PASSWORD: &str = "Copper-Kettle-5519!";
-
-struct User<'a> {
-    data_dir: &'a Path,
-    connection: Vec<String>,
-}
-
-impl User<'_> {
-    /// Runs `sharepay` with this user's data directory, on a blocking
-    /// thread so the server in this process keeps serving.
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sharepay"));
-        command
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.data_dir)
-            .env_remove("SHAREPAY_PHONE_DIR")
-            .env("SHAREPAY_PASSWORD", PASSWORD);
-        tokio::task::spawn_blocking(move || command.output().expect("run sharepay"))
-            .await
-            .expect("the command thread")
-    }
-
-    /// Runs `sharepay` and returns its standard output, failing the test on
-    /// a non-zero exit.
-    async fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args).await;
-        assert!(
-            output.status.success(),
-            "sharepay {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    async fn login(&self, email: &str) -> String {
-        let mut args = vec!["login", "--register", "--email", email];
-        args.extend(self.connection.iter().map(String::as_str));
-        self.ok(&args).await
-    }
-}
-
-async fn start_server(dir: &Path) -> RunningServer {
-    let mut config = ServerConfig {
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".parse().expect("loopback address"),
-        ..ServerConfig::default()
-    };
-    config.http.metrics_listen = None;
-    sharepay_server::start(config)
-        .await
-        .expect("start the server")
-}
-
-fn connection_args(server: &RunningServer) -> Vec<String> {
-    let mut args = vec![
-        "--server".to_owned(),
-        server.url.clone(),
-        "--ca".to_owned(),
-        server.ca_certificate_path.display().to_string(),
-    ];
-    for pin in &server.spki_pins {
-        args.push("--pin".to_owned());
-        args.push(pin.clone());
-    }
-    args
-}
-
-/// Returns the word after `prefix` in `text`.
-fn word_after(text: &str, prefix: &str) -> String {
-    let start = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("{prefix:?} not in {text}"))
-        + prefix.len();
-    text[start..]
-        .split_whitespace()
-        .next()
-        .expect("a word")
-        .to_owned()
-}
+use common::{User, connection_args, start_server, word_after};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn household_meter_and_sync_commands() {
     let root = tempfile::tempdir().expect("temp dir");
-    let server = start_server(&root.path().join("server")).await;
+    let server = start_server(&root.path().join("server"), |_| {}).await;
     let payer = User {
         data_dir: &root.path().join("payer"),
         connection: connection_args(&server),

@@ -155,7 +155,7 @@ pub async fn sign_in_new_device(server: &TestServer, client: &SharePayClient, em
 }
 
 /// The six-digit codes in the messages to `recipient`, oldest file first.
-fn mailbox_codes(mailbox: &Path, recipient: &str) -> Vec<String> {
+pub fn mailbox_codes(mailbox: &Path, recipient: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(mailbox) else {
         return Vec::new();
     };
@@ -179,7 +179,9 @@ fn mailbox_codes(mailbox: &Path, recipient: &str) -> Vec<String> {
         .collect()
 }
 
-async fn wait_for_code(mailbox: &Path, recipient: &str, count: usize) -> String {
+/// Waits up to 5 s for the `count`-th code to `recipient` and returns the
+/// newest code.
+pub async fn wait_for_code(mailbox: &Path, recipient: &str, count: usize) -> String {
     for _ in 0..100 {
         let codes = mailbox_codes(mailbox, recipient);
         if codes.len() >= count {

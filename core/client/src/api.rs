@@ -160,19 +160,24 @@ impl ApiClient {
         decode_empty(response).await
     }
 
-    /// Sends `method url` with the bearer token and an optional JSON body,
-    /// and returns the response whatever its status.
+    /// Sends `method url` with the bearer token, an optional JSON body and
+    /// an optional `Idempotency-Key`, and returns the response whatever its
+    /// status.
     pub(crate) async fn send_with_token(
         &self,
         method: Method,
         url: reqwest::Url,
         access_token: &SecretString,
         json_body: Option<&[u8]>,
+        idempotency_key: Option<&str>,
     ) -> Result<Response, ClientError> {
         let mut request = self
             .http
             .request(method, url)
             .bearer_auth(access_token.expose_secret());
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
         if let Some(body) = json_body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -252,6 +257,8 @@ async fn error_from_response(response: Response) -> ClientError {
         StatusCode::FORBIDDEN => ClientError::Forbidden(message),
         StatusCode::NOT_FOUND => ClientError::NotFound(message),
         StatusCode::CONFLICT => ClientError::Conflict(message),
+        // The API returns 402 only for a payment the card issuer declined.
+        StatusCode::PAYMENT_REQUIRED => ClientError::PaymentDeclined(message),
         _ => ClientError::Server {
             status: status.as_u16(),
             message,

@@ -40,6 +40,11 @@ pub enum ClientError {
     /// duplicate meter serial or removing the last primary payer.
     #[error("{0}")]
     Conflict(String),
+    /// The card issuer declined a payment, so no money moved and the charge
+    /// stays open. The message gives the reason (such as
+    /// `insufficient_funds`); pay again with another card.
+    #[error("{0}")]
+    PaymentDeclined(String),
     /// The server's certificate chained to a trusted CA, but its key matched
     /// none of the configured pins.
     #[error("the server's key matches none of the pinned keys; the connection was refused")]

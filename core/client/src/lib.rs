@@ -9,6 +9,7 @@
 //! field-encrypted.
 
 mod api;
+mod cards;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod fingerprint;
 mod households;
 pub mod key_wrapper;
 pub mod mfa;
+mod money;
 pub mod passkey;
 mod pin_report_sender;
 mod reading_sender;
@@ -31,6 +33,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sharepay_domain::wire::{HealthResponse, MeResponse, RegisterRequest};
 
 use crate::api::ApiClient;
+pub use crate::cards::{NewCard, check_card};
 use crate::clock::{Clock, SystemClock};
 pub use crate::config::{ClientConfig, EndpointConfig};
 pub use crate::error::ClientError;
@@ -41,6 +44,7 @@ pub use crate::passkey::{PasskeyAssertion, PasskeyCredential, PasskeyError, Pass
 use crate::reading_sender::HttpReadingSender;
 use crate::session::SessionTokens;
 pub use crate::store::outbox::{NewReading, OutboxCounts, OutboxItem, OutboxState};
+pub use crate::store::payments::{PaymentAttempt, PaymentAttemptState};
 pub use crate::store::pin_reports::PendingPinFailureReport;
 pub use crate::store::{CardDisplay, EncryptedStore};
 pub use crate::sync::{

@@ -231,10 +231,29 @@ impl SharePayClient {
         json_body: Option<&[u8]>,
     ) -> Result<reqwest::Response, ClientError> {
         let url = self.api.url_with_segments(segments)?;
+        self.send_authorized_to(method, url, json_body, None).await
+    }
+
+    /// Like [`SharePayClient::send_authorized`], to a prepared URL (one
+    /// with a query, for example) and with an optional `Idempotency-Key`,
+    /// which a retry after a 401 sends again.
+    pub(crate) async fn send_authorized_to(
+        &self,
+        method: Method,
+        url: reqwest::Url,
+        json_body: Option<&[u8]>,
+        idempotency_key: Option<&str>,
+    ) -> Result<reqwest::Response, ClientError> {
         let token = self.fresh_access_token().await?;
         let response = self
             .api
-            .send_with_token(method.clone(), url.clone(), &token, json_body)
+            .send_with_token(
+                method.clone(),
+                url.clone(),
+                &token,
+                json_body,
+                idempotency_key,
+            )
             .await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             self.report_pin_failures().await;
@@ -244,7 +263,7 @@ impl SharePayClient {
         let token = self.refresh_session(Some(&token)).await?;
         let response = self
             .api
-            .send_with_token(method, url, &token, json_body)
+            .send_with_token(method, url, &token, json_body, idempotency_key)
             .await?;
         self.report_pin_failures().await;
         Ok(response)

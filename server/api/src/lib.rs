@@ -102,12 +102,26 @@ pub struct RunningServer {
     /// (`vault-listening: URL`, `vault-ca-certificate: PATH`,
     /// `vault-spki-pin-sha256: PIN`); empty when the vault is remote.
     pub vault_startup_lines: Vec<String>,
+    /// The embedded vault's phone-facing endpoint, which a phone client
+    /// pins; `None` when the vault is remote.
+    pub vault_phone_endpoint: Option<VaultPhoneEndpoint>,
     /// The embedded vault, stopped after the API.
     vault: Option<RunningVault>,
     /// Held while the server runs, so no second server opens the directory.
     _data_dir_lock: Option<DataDirLock>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+}
+
+/// The phone-facing listener of an embedded vault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultPhoneEndpoint {
+    /// `https://ADDR` to which phones post cards.
+    pub url: String,
+    /// PEM of the CA that phones trust for the vault.
+    pub ca_certificate_pem: String,
+    /// Base64 SHA-256 SPKI pins of the vault's key in use and its backup.
+    pub spki_pins: Vec<String>,
 }
 
 impl RunningServer {
@@ -165,6 +179,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         .as_ref()
         .map(RunningVault::startup_lines)
         .unwrap_or_default();
+    let vault_phone_endpoint = vault.embedded.as_ref().map(|vault| VaultPhoneEndpoint {
+        url: vault.phone_url.clone(),
+        ca_certificate_pem: vault.ca_certificate_pem.clone(),
+        spki_pins: vault.spki_pins.clone(),
+    });
     let rotation = config.identity.rotation_period();
     let keys = Arc::clone(&data.keys);
     let notifications = config.notifications.clone();
@@ -233,6 +252,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartupError> 
         spki_pins: identity.spki_pins,
         metrics_addr,
         vault_startup_lines,
+        vault_phone_endpoint,
         vault: vault.embedded,
         _data_dir_lock: data_dir_lock,
         shutdown,

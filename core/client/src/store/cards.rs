@@ -48,6 +48,34 @@ fn place(card_token: &str) -> FieldPlace<'_> {
 impl EncryptedStore {
     /// Saves or replaces the display data of one card.
     pub fn put_card_display(&self, card: &CardDisplay) -> Result<(), ClientError> {
+        self.put_card_display_for(card, None)
+    }
+
+    /// Saves or replaces the display data of a card that the API registered
+    /// as the payment method `payment_method_id`.
+    pub fn put_registered_card_display(
+        &self,
+        card: &CardDisplay,
+        payment_method_id: &str,
+    ) -> Result<(), ClientError> {
+        self.put_card_display_for(card, Some(payment_method_id))
+    }
+
+    /// Deletes the display data of the card registered as
+    /// `payment_method_id`, and returns whether there was one.
+    pub fn delete_card_display(&self, payment_method_id: &str) -> Result<bool, ClientError> {
+        let deleted = self.lock()?.execute(
+            "DELETE FROM cards WHERE payment_method_id = ?1",
+            params![payment_method_id],
+        )?;
+        Ok(deleted > 0)
+    }
+
+    fn put_card_display_for(
+        &self,
+        card: &CardDisplay,
+        payment_method_id: Option<&str>,
+    ) -> Result<(), ClientError> {
         if card.last4.len() != 4 || !card.last4.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ClientError::InvalidInput(
                 "last4 must be exactly four digits".into(),
@@ -60,9 +88,12 @@ impl EncryptedStore {
         let sealed = self.fields().seal(place(&card.card_token), &json)?;
         let saved_at = crate::clock::now_rfc3339();
         self.lock()?.execute(
-            "INSERT INTO cards (card_token, display, saved_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(card_token) DO UPDATE SET display = excluded.display",
-            params![card.card_token, sealed, saved_at],
+            "INSERT INTO cards (card_token, display, saved_at, payment_method_id)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(card_token) DO UPDATE SET
+                 display = excluded.display,
+                 payment_method_id = COALESCE(excluded.payment_method_id, payment_method_id)",
+            params![card.card_token, sealed, saved_at, payment_method_id],
         )?;
         Ok(())
     }

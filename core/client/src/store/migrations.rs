@@ -63,6 +63,23 @@ CREATE TABLE pin_failure_reports (
     reported_at TEXT
 );
 ",
+    // 3: the payment method id of each saved card, and the Idempotency-Key
+    // of every payment attempt, kept before the request is sent.
+    r"
+ALTER TABLE cards ADD COLUMN payment_method_id TEXT;
+
+CREATE TABLE payment_attempts (
+    charge_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    payment_method_id TEXT NOT NULL,
+    state TEXT NOT NULL
+        CHECK (state IN ('pending', 'succeeded', 'declined', 'rejected')),
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    PRIMARY KEY (charge_id, attempt)
+);
+",
 ];
 
 /// Number of migrations in this build.

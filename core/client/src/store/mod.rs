@@ -16,6 +16,7 @@ mod cards;
 mod field_cipher;
 pub mod migrations;
 pub mod outbox;
+pub mod payments;
 pub mod pin_reports;
 mod session;
 
@@ -115,8 +116,11 @@ impl EncryptedStore {
     }
 
     /// Deletes everything tied to the signed-in user: the refresh token, the
-    /// cached profile and the card display data. Called on logout, on a
-    /// forced logout and when the server revokes the refresh token family.
+    /// cached profile, the card display data and the payment attempts.
+    /// Called on logout, on a forced logout and when the server revokes the
+    /// refresh token family. A payment retried after the next login gets a
+    /// new key, and the server still charges once, because it rejects a
+    /// second payment of a charge that is paid or has one running.
     ///
     /// The outbox of unsent readings stays, so a reading taken offline is not
     /// lost because the session ended; it is sent after the next login. The
@@ -126,6 +130,7 @@ impl EncryptedStore {
         let transaction = connection.transaction()?;
         transaction.execute("DELETE FROM session_values", [])?;
         transaction.execute("DELETE FROM cards", [])?;
+        transaction.execute("DELETE FROM payment_attempts", [])?;
         transaction.commit()?;
         tracing::info!("wiped the session data from the local store");
         Ok(())
@@ -142,6 +147,7 @@ impl EncryptedStore {
             for table in [
                 "session_values",
                 "cards",
+                "payment_attempts",
                 "outbox",
                 "pin_failure_reports",
                 "settings",
@@ -327,7 +333,7 @@ mod tests {
 
     /// XORs with a fixed byte: enough to tell keys apart in tests, and no
     /// protection at all.
-    struct XorWrapper(u8);
+    pub(super) struct XorWrapper(pub(super) u8);
 
     impl KeyWrapper for XorWrapper {
         fn wrap_key(&self, key: &[u8]) -> Result<Vec<u8>, KeyWrapperError> {
