@@ -4,7 +4,7 @@
 use std::process::Output;
 
 /// Lines the demo must print, in this order, one per step or outcome.
-const EXPECTED_LINES: [&str; 14] = [
+const EXPECTED_LINES: [&str; 26] = [
     "==> Starting the SharePay server in this process",
     "==> Step 1: the primary payer signs up with TOTP MFA and creates the household",
     "TOTP enabled: the authenticator computed the first code from the secret",
@@ -18,7 +18,19 @@ const EXPECTED_LINES: [&str; 14] = [
     "sync finished: 67 accepted, 1 flagged for review, 1 rejected, 0 still queued",
     "rejected: PAR-SUB-1-KITCHEN at 2007-02-01T11:30:00Z, 413.170 kWh",
     "flagged: PAR-SUB-3-HEATING at",
-    "==> Demo finished:",
+    "==> Step 3: the primary payer enters the electricity bill, reads the split and approves it",
+    "standing charge €1.20",
+    "Unit 1: kitchen (1.17 kWh): €0.81. Standing charge €1.20 shared equally by 3 members",
+    "Unit 3: water heater and air conditioner (13.301 kWh): €5.07.",
+    "the primary payer approved the split: it is frozen",
+    "==> Step 4: the participants save cards at the vault and pay their shares",
+    "participant of unit 1 paid €0.81",
+    "participant of unit 2 paid €0.54",
+    "the payment was declined: the card was declined (insufficient_funds)",
+    "participant of unit 3 paid €5.07",
+    "==> Step 5: the statements show every participant's balance settled",
+    "every participant's balance is settled, and their payments of €6.42 cover",
+    "==> Demo finished: every step succeeded",
 ];
 
 fn run_demo(temp_dir: &std::path::Path) -> Output {

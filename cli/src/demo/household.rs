@@ -80,6 +80,14 @@ pub struct House {
 }
 
 impl House {
+    /// Iterates over the meters of the dwelling units, in the order of
+    /// [`METER_PLANS`].
+    pub fn unit_meters(&self) -> impl Iterator<Item = &HouseMeter> {
+        self.meters
+            .iter()
+            .filter(|meter| meter.plan.dwelling_unit.is_some())
+    }
+
     /// Creates the household with `payer` as its primary payer, and its
     /// four meters.
     pub async fn create(payer: &Person, name: &str) -> anyhow::Result<Self> {

@@ -3,13 +3,16 @@
 //! fresh data directory.
 //!
 //! Every person has a phone of their own: a data directory with its own key
-//! file and encrypted store. People act only through [`SharePayClient`]
-//! calls, and the demo sends no HTTP of its own. Each step prints what happened, and
-//! the demo fails as soon as a step does not turn out as the story says.
+//! file and encrypted store. People act only through
+//! [`sharepay_client::SharePayClient`] calls, and the demo sends no HTTP of
+//! its own. Codes the server emails are read from its development mailbox.
+//! Each step prints what happened, and the demo fails as soon as a step
+//! does not turn out as expected.
 
 mod household;
 mod mailbox;
 mod mfa;
+mod money;
 mod people;
 mod readings;
 mod relay;
@@ -122,23 +125,18 @@ pub async fn run() -> anyhow::Result<()> {
     step("Step 2: the meter reader is back online and syncs");
     readings::sync_online(&reader, &relay, &house, &round).await?;
 
-    // TODO: step 3, once the phone core has bill calls: the primary payer
-    // enters an electricity bill with a standing charge, prints each unit's
-    // share of the consumption split with its explanation, and approves it.
-    step("Step 3 (not built yet): the bill with a standing charge, its split and approval");
+    step("Step 3: the primary payer enters the electricity bill, reads the split and approves it");
+    let bill = money::enter_and_approve_bill(&payer, &house, &participants).await?;
 
-    // TODO: step 4, once the phone core has card and payment calls. Each
-    // participant passes the step-up, saves a card at the vault and pays
-    // their share. One payment is declined and retried with another card.
-    step("Step 4 (not built yet): cards at the vault and payments with a decline and a retry");
+    step("Step 4: the participants save cards at the vault and pay their shares");
+    money::pay_shares(&participants, &mailbox, &bill).await?;
 
-    // TODO: step 5: read every statement and exit non-zero unless every
-    // balance is settled.
-    step("Step 5 (not built yet): settled statements");
+    step("Step 5: the statements show every participant's balance settled");
+    money::check_statements(&payer, &house, &participants).await?;
 
     drop(relay);
     server.shutdown().await;
-    step("Demo finished: steps 1 and 2 succeeded; steps 3 to 5 are not built yet");
+    step("Demo finished: every step succeeded");
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use secrecy::SecretString;
-use sharepay_client::{BackoffPolicy, ClientConfig, SharePayClient};
+use sharepay_client::{BackoffPolicy, ClientConfig, EndpointConfig, SharePayClient};
 use sharepay_server::RunningServer;
 
 use super::detail;
@@ -60,7 +60,8 @@ impl Person {
 }
 
 /// Opens the encrypted store in `phone_dir` (creating it and its key file)
-/// and prepares the pinned TLS 1.3 connection to the API.
+/// and prepares the pinned TLS 1.3 connections to the API and to the
+/// server's embedded card vault, which has pins of its own.
 fn open_phone(phone_dir: &Path, connection: PhoneConnection<'_>) -> anyhow::Result<SharePayClient> {
     std::fs::create_dir_all(phone_dir)
         .with_context(|| format!("cannot create {}", phone_dir.display()))?;
@@ -72,5 +73,13 @@ fn open_phone(phone_dir: &Path, connection: PhoneConnection<'_>) -> anyhow::Resu
         phone_dir,
     );
     config.backoff = connection.backoff;
+    config.vault = server
+        .vault_phone_endpoint
+        .as_ref()
+        .map(|vault| EndpointConfig {
+            base_url: vault.url.clone(),
+            ca_certificate_pem: vault.ca_certificate_pem.clone(),
+            spki_pins: vault.spki_pins.clone(),
+        });
     open_terminal_client(config)
 }
