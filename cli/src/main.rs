@@ -37,8 +37,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Starts a server in this process with a fresh temporary data directory
-    /// and walks through sign-up, login and reading the profile over pinned
-    /// TLS 1.3, printing each step.
+    /// and runs the story of a shared house on real meter data: sign-ups,
+    /// the household and its meters, invitations, and readings queued
+    /// offline, then synced. Prints each step and exits non-zero when one
+    /// fails.
     Demo,
     /// Logs in (with --register, creates the account first) and saves the
     /// connection profile. The password is read from SHAREPAY_PASSWORD or

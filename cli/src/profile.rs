@@ -149,8 +149,6 @@ impl Profile {
 
     /// Opens the phone client on the data directory with this profile.
     pub fn open_client(&self, data_dir: &Path) -> anyhow::Result<SharePayClient> {
-        let key_wrapper = FileKeyWrapper::open_or_create(&data_dir.join(KEY_FILE))
-            .map_err(|e| anyhow::anyhow!("key file: {e}"))?;
         let mut config = ClientConfig::new(
             self.server_url.clone(),
             self.ca_certificate_pem.clone(),
@@ -163,11 +161,21 @@ impl Profile {
             ca_certificate_pem: vault.ca_certificate_pem.clone(),
             spki_pins: vault.spki_pins.clone(),
         });
-        let client = SharePayClient::new(config, Arc::new(key_wrapper))
-            .with_context(|| format!("cannot open the phone client in {}", data_dir.display()))?;
-        client.set_device_info_provider(Arc::new(TerminalDevice));
-        Ok(client)
+        open_terminal_client(config)
     }
+}
+
+/// Opens the phone client with `config`, its store key wrapped by the key
+/// file in `config.data_dir` (created on first use), and this terminal as
+/// the device of the fingerprint.
+pub fn open_terminal_client(config: ClientConfig) -> anyhow::Result<SharePayClient> {
+    let data_dir = config.data_dir.clone();
+    let key_wrapper = FileKeyWrapper::open_or_create(&data_dir.join(KEY_FILE))
+        .map_err(|e| anyhow::anyhow!("key file: {e}"))?;
+    let client = SharePayClient::new(config, Arc::new(key_wrapper))
+        .with_context(|| format!("cannot open the phone client in {}", data_dir.display()))?;
+    client.set_device_info_provider(Arc::new(TerminalDevice));
+    Ok(client)
 }
 
 /// Opens the client with the options or the saved profile.
