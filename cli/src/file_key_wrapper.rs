@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
+use sharepay_client::store::WRAPPED_KEY_FILE;
 use sharepay_client::{KeyWrapper, KeyWrapperError};
 use zeroize::Zeroizing;
 
@@ -20,8 +21,24 @@ pub struct FileKeyWrapper {
 
 impl FileKeyWrapper {
     /// Uses the key in `path`, creating it on first use.
+    ///
+    /// A missing key file next to an existing wrapped store key is an error,
+    /// not a first use: a new key could never open that store.
     pub fn open_or_create(path: &Path) -> Result<Self, KeyWrapperError> {
         if !path.exists() {
+            let wrapped = path
+                .parent()
+                .map(|dir| dir.join(WRAPPED_KEY_FILE))
+                .filter(|wrapped| wrapped.exists());
+            if let Some(wrapped) = wrapped {
+                return Err(error(&format!(
+                    "the key file {} is missing, but the store was locked with it ({} \
+                     exists); restore the key file from a backup, or move the folder \
+                     away to start over, which loses its unsent readings",
+                    path.display(),
+                    wrapped.display()
+                )));
+            }
             let mut key = Zeroizing::new([0u8; 32]);
             SystemRandom::new()
                 .fill(key.as_mut())
@@ -100,4 +117,31 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(contents)?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_use_creates_a_private_key_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("desktop-key.bin");
+
+        FileKeyWrapper::open_or_create(&path).expect("first use");
+        assert_eq!(fs::read(&path).expect("key file").len(), 32);
+    }
+
+    #[test]
+    fn missing_key_beside_a_wrapped_key_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::write(dir.path().join(WRAPPED_KEY_FILE), b"sealed").expect("wrapped key");
+        let path = dir.path().join("desktop-key.bin");
+
+        let error = FileKeyWrapper::open_or_create(&path)
+            .err()
+            .expect("a missing key file is refused");
+        assert!(error.to_string().contains("is missing"), "{error}");
+        assert!(!path.exists(), "no new key file may replace the lost one");
+    }
 }

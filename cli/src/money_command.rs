@@ -4,7 +4,7 @@
 //! The card number and CVC are read from standard input, never from the
 //! command line, where other users could read them in the process list.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -212,15 +212,26 @@ fn describe_card(method: &PaymentMethodResponse) -> String {
 ///
 /// NOTE: the terminal echoes what is typed; pipe the values in to keep
 /// them off the screen.
+/// Longest line accepted for a card number or a CVC, spaces included.
+const MAX_SECRET_LINE_BYTES: usize = 64;
+
 fn read_secret_line(input: &mut impl BufRead, field: &str) -> anyhow::Result<SecretString> {
     if std::io::stdin().is_terminal() {
         eprint!("{field}: ");
         std::io::stderr().flush().ok();
     }
-    let mut line = Zeroizing::new(String::new());
-    input
+    // The buffer never grows, so no copy of the secret is left behind in a
+    // freed allocation, and a huge line cannot exhaust memory.
+    let mut line = Zeroizing::new(String::with_capacity(MAX_SECRET_LINE_BYTES + 1));
+    let read = Read::take(&mut *input, MAX_SECRET_LINE_BYTES as u64 + 1)
         .read_line(&mut line)
         .with_context(|| format!("cannot read the {field} from standard input"))?;
+    if read > MAX_SECRET_LINE_BYTES {
+        bail!(
+            "the {field} line is longer than {MAX_SECRET_LINE_BYTES} characters; \
+             write only the digits, one value per line"
+        );
+    }
     let value = line.trim();
     if value.is_empty() {
         bail!("missing {field}: write the card number and the CVC on standard input, one per line");
@@ -533,5 +544,22 @@ mod tests {
         };
 
         assert_eq!(format_money(&amount), "50.42 EUR");
+    }
+
+    #[test]
+    fn secret_lines_have_a_length_limit() {
+        use secrecy::ExposeSecret;
+
+        let mut short = std::io::Cursor::new("4242 4242 4242 4242\n123\n");
+        let number = read_secret_line(&mut short, "card number").expect("number");
+        assert_eq!(number.expose_secret(), "4242 4242 4242 4242");
+        let cvc = read_secret_line(&mut short, "CVC").expect("CVC");
+        assert_eq!(cvc.expose_secret(), "123");
+
+        let huge = format!("{}\n", "4".repeat(10_000));
+        let error =
+            read_secret_line(&mut std::io::Cursor::new(huge), "card number").expect_err("too long");
+        assert!(error.to_string().contains("longer than 64"), "{error}");
+        assert!(!error.to_string().contains("4444"), "{error}");
     }
 }

@@ -51,6 +51,30 @@ async fn refresh_ahead_of_expiry() {
     assert_eq!(stored_refresh_token(&client), second, "one refresh only");
 }
 
+/// Two clients on one store stand for two terminal commands run at once:
+/// each has no access token in memory, so both refresh. The lock file
+/// beside the store makes the second present the token the first stored,
+/// instead of the rotated one the server would take for reuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_store_keep_the_session() {
+    let server = TestServer::start().await;
+    let phone = tempfile::tempdir().expect("phone dir");
+    {
+        let (client, _events) = open_phone(&server, phone.path(), Arc::new(SystemClock));
+        sign_in(&client, "two.commands@example.org", true).await;
+    }
+
+    for round in 0..5 {
+        let (first, first_events) = open_phone(&server, phone.path(), Arc::new(SystemClock));
+        let (second, second_events) = open_phone(&server, phone.path(), Arc::new(SystemClock));
+        let (one, two) = tokio::join!(first.me(), second.me());
+        one.unwrap_or_else(|e| panic!("round {round}, first command: {e}"));
+        two.unwrap_or_else(|e| panic!("round {round}, second command: {e}"));
+        assert_eq!(first_events.session_revocations(), 0, "round {round}");
+        assert_eq!(second_events.session_revocations(), 0, "round {round}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_refresh_once() {
     let server = TestServer::start().await;

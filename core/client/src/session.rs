@@ -302,6 +302,7 @@ impl SharePayClient {
         rejected: Option<&SecretString>,
     ) -> Result<SecretString, ClientError> {
         let _refreshing = self.tokens.refresh_lock.lock().await;
+        let _refreshing_across_processes = self.lock_refresh_file().await?;
         if let Some(current) = self.tokens.lock().clone() {
             let was_rejected = rejected.is_some_and(|token| same_token(token, &current.token));
             // Another call refreshed while this one waited for the lock.
@@ -334,6 +335,34 @@ impl SharePayClient {
         }
     }
 
+    /// Takes an exclusive lock on [`REFRESH_LOCK_FILE`] beside the store,
+    /// released when the returned file is dropped.
+    ///
+    /// Two processes can share one store, such as two terminal commands run
+    /// at once. Without the lock both could present the same refresh token,
+    /// and the server would take the second for a stolen token and end the
+    /// session. With it, the second reads the token the first stored.
+    async fn lock_refresh_file(&self) -> Result<std::fs::File, ClientError> {
+        let path = self
+            .store
+            .path()
+            .parent()
+            .map(|dir| dir.join(REFRESH_LOCK_FILE))
+            .ok_or_else(|| ClientError::Storage("the store has no folder".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await
+        .map_err(|e| ClientError::Storage(format!("the refresh lock task failed: {e}")))?
+        .map_err(|e| ClientError::Storage(format!("cannot lock the session for a refresh: {e}")))
+    }
+
     /// Stores the refresh token and keeps the access token in memory, and
     /// returns the access token.
     pub(crate) fn keep_tokens(&self, tokens: TokenResponse) -> Result<SecretString, ClientError> {
@@ -361,6 +390,9 @@ impl SharePayClient {
         });
     }
 }
+
+/// File beside the store that serializes refreshes across processes.
+const REFRESH_LOCK_FILE: &str = "refresh.lock";
 
 /// Compares two tokens in constant time.
 fn same_token(a: &SecretString, b: &SecretString) -> bool {

@@ -36,7 +36,7 @@ use crate::error::ClientError;
 use crate::key_wrapper::KeyWrapper;
 
 pub(crate) const DATABASE_FILE: &str = "sharepay-client.db";
-pub(crate) const WRAPPED_KEY_FILE: &str = "store-key.wrapped";
+pub const WRAPPED_KEY_FILE: &str = "store-key.wrapped";
 const KEY_CHECK_FILE: &str = "store-key.check";
 /// Written once the first migration has run, so a later open can tell a
 /// store that lost its database file from one whose creation was cut off.
@@ -118,9 +118,10 @@ impl EncryptedStore {
     /// Deletes everything tied to the signed-in user: the refresh token, the
     /// cached profile, the card display data and the payment attempts.
     /// Called on logout, on a forced logout and when the server revokes the
-    /// refresh token family. A payment retried after the next login gets a
-    /// new key, and the server still charges once, because it rejects a
-    /// second payment of a charge that is paid or has one running.
+    /// refresh token family. Finished payment attempts go, but a pending one
+    /// stays: its key is the only way to learn whether the card was charged,
+    /// and the server refuses any other payment of the charge until that
+    /// key is retried, so the next login on this device can finish it.
     ///
     /// The outbox of unsent readings stays, so a reading taken offline is not
     /// lost because the session ended; it is sent after the next login. The
@@ -130,7 +131,7 @@ impl EncryptedStore {
         let transaction = connection.transaction()?;
         transaction.execute("DELETE FROM session_values", [])?;
         transaction.execute("DELETE FROM cards", [])?;
-        transaction.execute("DELETE FROM payment_attempts", [])?;
+        transaction.execute("DELETE FROM payment_attempts WHERE state <> 'pending'", [])?;
         transaction.commit()?;
         tracing::info!("wiped the session data from the local store");
         Ok(())

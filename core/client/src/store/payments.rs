@@ -292,14 +292,26 @@ mod tests {
     }
 
     #[test]
-    fn wipe_session_deletes_attempts() {
+    fn wipe_session_keeps_only_pending_attempts() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open_store(&dir);
-        store
+        let pending = store
             .begin_payment_attempt("charge-1", "card-a")
-            .expect("attempt");
+            .expect("pending attempt");
+        let finished = store
+            .begin_payment_attempt("charge-2", "card-a")
+            .expect("finished attempt");
+        store
+            .finish_payment_attempt(&finished.idempotency_key, PaymentAttemptState::Succeeded)
+            .expect("finish");
 
         store.wipe_session().expect("wipe");
+        let kept = store.payment_attempts("charge-1").expect("list");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].idempotency_key, pending.idempotency_key);
+        assert!(store.payment_attempts("charge-2").expect("list").is_empty());
+
+        store.wipe_all().expect("wipe all");
         assert!(store.payment_attempts("charge-1").expect("list").is_empty());
     }
 }

@@ -148,7 +148,7 @@ fn validate_cvc(cvc: &str, brand: Option<CardBrand>) -> Result<Cvc, String> {
     let length = cvc.len();
     match brand {
         Some(brand) if length != brand.cvc_length() => Err(format!(
-            "the CVC of a {brand} card has {} digits, not {length}",
+            "the CVC of {brand} cards has {} digits, not {length}",
             brand.cvc_length()
         )),
         None if !(3..=4).contains(&length) => {

@@ -24,6 +24,10 @@ pub const MAX_PROVIDER_CHARS: usize = 100;
 pub const MAX_BILL_METERS: usize = 20;
 /// Maximum members one split may list.
 pub const MAX_SPLIT_MEMBERS: usize = 50;
+/// Largest bill amount, in minor units (100,000,000.00 in a two-decimal
+/// currency). No household bill comes near it, and it keeps the sums of
+/// statements and ledgers far from overflowing.
+pub const MAX_BILL_MINOR: i64 = 10_000_000_000;
 
 /// Body of `POST /v1/households/{household_id}/bills` and of
 /// `PUT /v1/bills/{bill_id}`.
@@ -108,6 +112,15 @@ impl BillRequest {
             && amount.minor() <= 0
         {
             errors.add("amount", "amount must be greater than zero");
+        }
+        if let Some(amount) = amount
+            && amount.minor() > MAX_BILL_MINOR
+        {
+            let limit = Money::from_minor(MAX_BILL_MINOR, amount.currency());
+            errors.add(
+                "amount",
+                format!("amount must be at most {limit}; check the number of digits"),
+            );
         }
         let standing_charge = match &self.standing_charge {
             Some(body) => body.validate("standing_charge", &mut errors),
@@ -450,6 +463,27 @@ mod tests {
         assert!(fields.contains(&"provider"), "{fields:?}");
         assert!(fields.contains(&"meter_ids[0]"), "{fields:?}");
         assert!(fields.contains(&"members[0].user_id"), "{fields:?}");
+    }
+
+    #[test]
+    fn absurd_amount_is_rejected() {
+        let bill = |minor: i64| {
+            request(json!({
+                "amount": {"minor": minor, "currency": "EUR"},
+                "period_start": "2026-11-01", "period_end": "2026-11-30",
+                "provider": "Power", "split_mode": "equal",
+                "members": [{"user_id": member()}]
+            }))
+        };
+
+        assert!(bill(MAX_BILL_MINOR).validate().is_ok());
+        let errors = bill(MAX_BILL_MINOR + 1)
+            .validate()
+            .expect_err("above the limit");
+        assert_eq!(errors[0].field, "amount");
+        assert!(errors[0].message.contains("at most"), "{errors:?}");
+        let errors = bill(i64::MAX).validate().expect_err("overflow size");
+        assert_eq!(errors[0].field, "amount");
     }
 
     #[test]
