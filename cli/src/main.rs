@@ -150,15 +150,16 @@ enum ReadingCommand {
     ///
     /// Recognised files: hourly usage (DateTime,Consumption kWh,...) and
     /// minutely sub-metering (timestamp,global_active_power_kw,...). The
-    /// latter gives four meters: ID-kitchen, ID-laundry, ID-water-heater and
-    /// ID-shared (the whole house minus the three sub-meters).
+    /// latter gives four meters: kitchen, laundry, water heater and shared
+    /// (the whole house minus the three sub-meters).
     Import {
         /// CSV file to read, or builtin:hourly or builtin:minutely for the
         /// data sets built into this program.
         file: String,
-        /// Meter id (hourly file) or meter id prefix (minutely file);
-        /// default: the file name without its extension.
-        #[arg(long, value_name = "ID")]
+        /// Meter id from `sharepay meter add` or `sharepay meter list`. A
+        /// minutely file needs four ids separated by commas: kitchen,
+        /// laundry, water heater and shared, in that order.
+        #[arg(long, value_name = "ID[,ID...]")]
         meter: Option<String>,
         /// Offset from UTC of the file's local times, such as -05:00.
         #[arg(
@@ -174,6 +175,7 @@ enum ReadingCommand {
     List,
     /// Queues one register reading, which `sharepay sync` sends.
     Submit {
+        /// Meter id from `sharepay meter add` or `sharepay meter list`.
         meter_id: String,
         /// Register value, such as 12345.678.
         value: String,
@@ -326,6 +328,7 @@ fn reading(
             time,
             estimated,
         } => {
+            reading_command::check_meter_id("METER_ID", &meter_id)?;
             let client = open_client(data_dir, connection)?;
             reading_command::submit(&client, &meter_id, &value, time.as_deref(), estimated)
         }

@@ -104,6 +104,30 @@ async fn household_meter_and_sync_commands() {
     let listed = reader.ok(&["reading", "list"]).await;
     assert!(listed.contains("queued 0"), "{listed}");
 
+    // A reading for a meter the reader is not assigned to is rejected on
+    // the first sync, and the list shows it with the server's reason.
+    let output = payer
+        .ok(&["meter", "add", &household_id, "--serial", "MH-2"])
+        .await;
+    let other_meter_id = word_after(&output, "added meter ");
+    reader
+        .ok(&[
+            "reading",
+            "submit",
+            &other_meter_id,
+            "2.5",
+            "--time",
+            "2011-11-26T08:00:00Z",
+        ])
+        .await;
+    let output = reader.ok(&["sync"]).await;
+    assert!(output.contains("rejected 1, still queued 0"), "{output}");
+    let listed = reader.ok(&["reading", "list"]).await;
+    assert!(
+        listed.contains("rejected: 2.5 kWh at 2011-11-26T08:00:00Z: no such resource"),
+        "{listed}"
+    );
+
     let sessions = reader.ok(&["sessions", "list"]).await;
     assert!(sessions.starts_with("1 sessions"), "{sessions}");
     assert!(sessions.contains("(this device)"), "{sessions}");
