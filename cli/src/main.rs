@@ -6,6 +6,7 @@ mod file_key_wrapper;
 mod household_command;
 mod mfa_command;
 mod money_command;
+mod private_files;
 mod profile;
 mod reading_command;
 mod reading_import;

@@ -147,7 +147,7 @@ async fn enroll_totp(client: &SharePayClient, qr_png: Option<&Path>) -> anyhow::
             let png = BASE64
                 .decode(qr.expose_secret())
                 .context("the server sent a QR code that is not valid base64")?;
-            std::fs::write(path, png)
+            crate::private_files::write_private_file(path, &png)
                 .with_context(|| format!("cannot write the QR code to {}", path.display()))?;
             println!("QR code written to {}", path.display());
         }

@@ -140,11 +140,12 @@ impl Profile {
 
     /// Saves the profile in the data directory.
     pub fn save(&self, data_dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(data_dir)
+        crate::private_files::create_private_dir(data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
         let path = data_dir.join(PROFILE_FILE);
         let text = serde_json::to_string_pretty(self).context("cannot encode the profile")?;
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+        crate::private_files::write_private_file(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Opens the phone client on the data directory with this profile.
