@@ -11,6 +11,7 @@ mod profile;
 mod reading_command;
 mod reading_import;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -199,16 +200,28 @@ enum SessionsCommand {
     EndOthers,
 }
 
+/// Log filter when `RUST_LOG` is unset: warnings of the phone core, and
+/// only errors of everything else, the demo's embedded server included,
+/// whose start-up warnings concern a production set-up. A directive matches
+/// targets by prefix, so `sharepay` would match `sharepay_server` too.
+const DEFAULT_LOG_FILTER: &str = "error,sharepay_client=warn";
+
+/// Sends log lines to standard error, so they never mix into output a
+/// script reads, with ANSI colours only when standard error is a terminal.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_tracing();
 
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
