@@ -200,6 +200,21 @@ enum SessionsCommand {
     EndOthers,
 }
 
+/// Formats `count` with `noun`, such as "1 session" or "2 sessions".
+fn count(count: usize, noun: &str) -> String {
+    format!("{count} {}", self::noun(count, noun))
+}
+
+/// Returns `noun` with an "s" unless `count` is 1. Every noun the shell
+/// counts has a regular plural.
+fn noun(count: usize, noun: &str) -> String {
+    if count == 1 {
+        noun.to_owned()
+    } else {
+        format!("{noun}s")
+    }
+}
+
 /// Log filter when `RUST_LOG` is unset: warnings of the phone core, and
 /// only errors of everything else, the demo's embedded server included,
 /// whose start-up warnings concern a production set-up. A directive matches
@@ -346,5 +361,18 @@ fn reading(
             let client = open_client(data_dir, connection)?;
             reading_command::submit(&client, &meter_id, &value, time.as_deref(), estimated)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_uses_singular_for_one() {
+        assert_eq!(count(0, "session"), "0 sessions");
+        assert_eq!(count(1, "session"), "1 session");
+        assert_eq!(count(1, "saved card"), "1 saved card");
+        assert_eq!(count(2, "household"), "2 households");
     }
 }

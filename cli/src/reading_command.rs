@@ -140,7 +140,7 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
             .push(item);
     }
 
-    println!("{} readings in the outbox", items.len());
+    println!("{} in the outbox", crate::count(items.len(), "reading"));
     for (meter, items) in by_meter {
         let queued = items.iter().filter(|i| !i.state.is_final()).count();
         let accepted = items

@@ -128,8 +128,26 @@ async fn household_meter_and_sync_commands() {
         "{listed}"
     );
 
+    let output = reader
+        .run(&[
+            "card",
+            "add",
+            "--expiry-month",
+            "12",
+            "--expiry-year",
+            "2030",
+            "--name",
+            "R Reader",
+        ])
+        .await;
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("no card vault is configured"), "{message}");
+    assert!(message.contains("--vault-ca"), "{message}");
+    assert!(!message.contains("ClientConfig"), "{message}");
+
     let sessions = reader.ok(&["sessions", "list"]).await;
-    assert!(sessions.starts_with("1 sessions"), "{sessions}");
+    assert!(sessions.starts_with("1 session\n"), "{sessions}");
     assert!(sessions.contains("(this device)"), "{sessions}");
     let output = reader.ok(&["sessions", "end-others"]).await;
     assert!(output.contains("ended 0 other sessions"), "{output}");
