@@ -96,7 +96,7 @@ pub async fn sync(client: &SharePayClient) -> anyhow::Result<()> {
 /// Prints the user's sessions, oldest first.
 pub async fn list_sessions(client: &SharePayClient) -> anyhow::Result<()> {
     let sessions = client.sessions().await?;
-    println!("{} sessions", sessions.len());
+    println!("{}", crate::count(sessions.len(), "session"));
     for session in sessions {
         let marker = if session.current {
             " (this device)"
@@ -125,6 +125,10 @@ pub async fn end_session(client: &SharePayClient, session_id: &str) -> anyhow::R
 
 pub async fn end_other_sessions(client: &SharePayClient) -> anyhow::Result<()> {
     let ended = client.end_other_sessions().await?;
-    println!("ended {ended} other sessions; this one stays");
+    println!(
+        "ended {} other {}; this one stays",
+        ended,
+        crate::noun(usize::try_from(ended).unwrap_or(usize::MAX), "session")
+    );
     Ok(())
 }

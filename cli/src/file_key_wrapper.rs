@@ -105,7 +105,7 @@ fn error(message: &str) -> KeyWrapperError {
 
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
+        crate::private_files::create_private_dir(parent)?;
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

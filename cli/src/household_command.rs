@@ -17,7 +17,7 @@ pub async fn create(client: &SharePayClient, name: &str) -> anyhow::Result<()> {
 
 pub async fn list(client: &SharePayClient) -> anyhow::Result<()> {
     let households = client.households().await?;
-    println!("{} households", households.len());
+    println!("{}", crate::count(households.len(), "household"));
     for household in &households {
         print_household(household);
     }
@@ -28,7 +28,7 @@ pub async fn show(client: &SharePayClient, household_id: &str) -> anyhow::Result
     let household = client.household(household_id).await?;
     print_household(&household);
     let members = client.members(household_id).await?;
-    println!("  {} members", members.len());
+    println!("  {}", crate::count(members.len(), "member"));
     Ok(())
 }
 
@@ -79,7 +79,7 @@ pub async fn accept(client: &SharePayClient, code: &str) -> anyhow::Result<()> {
 
 pub async fn members(client: &SharePayClient, household_id: &str) -> anyhow::Result<()> {
     let members = client.members(household_id).await?;
-    println!("{} members", members.len());
+    println!("{}", crate::count(members.len(), "member"));
     for member in members {
         println!(
             "  {}: {} since {}",
@@ -109,7 +109,7 @@ pub async fn add_meter(
 
 pub async fn list_meters(client: &SharePayClient, household_id: &str) -> anyhow::Result<()> {
     let meters = client.meters(household_id).await?;
-    println!("{} meters", meters.len());
+    println!("{}", crate::count(meters.len(), "meter"));
     for meter in meters {
         println!(
             "  {}: serial {}, {} digits, {}{}",

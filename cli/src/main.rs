@@ -6,10 +6,12 @@ mod file_key_wrapper;
 mod household_command;
 mod mfa_command;
 mod money_command;
+mod private_files;
 mod profile;
 mod reading_command;
 mod reading_import;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -152,15 +154,16 @@ enum ReadingCommand {
     ///
     /// Recognised files: hourly usage (DateTime,Consumption kWh,...) and
     /// minutely sub-metering (timestamp,global_active_power_kw,...). The
-    /// latter gives four meters: ID-kitchen, ID-laundry, ID-water-heater and
-    /// ID-shared (the whole house minus the three sub-meters).
+    /// latter gives four meters: kitchen, laundry, water heater and shared
+    /// (the whole house minus the three sub-meters).
     Import {
         /// CSV file to read, or builtin:hourly or builtin:minutely for the
         /// data sets built into this program.
         file: String,
-        /// Meter id (hourly file) or meter id prefix (minutely file);
-        /// default: the file name without its extension.
-        #[arg(long, value_name = "ID")]
+        /// Meter id from `sharepay meter add` or `sharepay meter list`. A
+        /// minutely file needs four ids separated by commas: kitchen,
+        /// laundry, water heater and shared, in that order.
+        #[arg(long, value_name = "ID[,ID...]")]
         meter: Option<String>,
         /// Offset from UTC of the file's local times, such as -05:00.
         #[arg(
@@ -176,6 +179,7 @@ enum ReadingCommand {
     List,
     /// Queues one register reading, which `sharepay sync` sends.
     Submit {
+        /// Meter id from `sharepay meter add` or `sharepay meter list`.
         meter_id: String,
         /// Register value, such as 12345.678.
         value: String,
@@ -198,16 +202,43 @@ enum SessionsCommand {
     EndOthers,
 }
 
+/// Formats `count` with `noun`, such as "1 session" or "2 sessions".
+fn count(count: usize, noun: &str) -> String {
+    format!("{count} {}", self::noun(count, noun))
+}
+
+/// Returns `noun` with an "s" unless `count` is 1. Every noun the shell
+/// counts has a regular plural.
+fn noun(count: usize, noun: &str) -> String {
+    if count == 1 {
+        noun.to_owned()
+    } else {
+        format!("{noun}s")
+    }
+}
+
+/// Log filter when `RUST_LOG` is unset: warnings of the phone core, and
+/// only errors of everything else, the demo's embedded server included,
+/// whose start-up warnings concern a production set-up. A directive matches
+/// targets by prefix, so `sharepay` would match `sharepay_server` too.
+const DEFAULT_LOG_FILTER: &str = "error,sharepay_client=warn";
+
+/// Sends log lines to standard error, so they never mix into output a
+/// script reads, with ANSI colours only when standard error is a terminal.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_tracing();
 
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -328,8 +359,22 @@ fn reading(
             time,
             estimated,
         } => {
+            reading_command::check_meter_id("METER_ID", &meter_id)?;
             let client = open_client(data_dir, connection)?;
             reading_command::submit(&client, &meter_id, &value, time.as_deref(), estimated)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_uses_singular_for_one() {
+        assert_eq!(count(0, "session"), "0 sessions");
+        assert_eq!(count(1, "session"), "1 session");
+        assert_eq!(count(1, "saved card"), "1 saved card");
+        assert_eq!(count(2, "household"), "2 households");
     }
 }

@@ -123,7 +123,7 @@ async fn list(client: &SharePayClient) -> anyhow::Result<()> {
         }
     );
     println!("recovery codes left: {}", factors.recovery_codes_left);
-    println!("{} passkeys", factors.passkeys.len());
+    println!("{}", crate::count(factors.passkeys.len(), "passkey"));
     for passkey in &factors.passkeys {
         println!(
             "  {}: {} ({}), added {}, last used {}",
@@ -147,7 +147,7 @@ async fn enroll_totp(client: &SharePayClient, qr_png: Option<&Path>) -> anyhow::
             let png = BASE64
                 .decode(qr.expose_secret())
                 .context("the server sent a QR code that is not valid base64")?;
-            std::fs::write(path, png)
+            crate::private_files::write_private_file(path, &png)
                 .with_context(|| format!("cannot write the QR code to {}", path.display()))?;
             println!("QR code written to {}", path.display());
         }
@@ -200,7 +200,7 @@ async fn step_up(
     methods: &[String],
     requested: Option<&str>,
 ) -> anyhow::Result<()> {
-    let method = choose_method(methods, requested)?;
+    let method = choose_method(methods, requested, "--method")?;
     if SENT_CODE_METHODS.contains(&method.as_str()) {
         let sent = client.send_step_up_code(&method).await?;
         eprintln!(
@@ -208,7 +208,7 @@ async fn step_up(
             sent.channel, sent.expires_at
         );
     }
-    let code = read_code(&format!("enter the {method} code"))?;
+    let code = read_code(&code_prompt(&method))?;
     let passed = client
         .step_up(&method, code)
         .await
@@ -227,7 +227,7 @@ pub async fn complete_login(
     requested: Option<&str>,
 ) -> anyhow::Result<()> {
     eprintln!("this login needs a second check");
-    let method = choose_method(methods, requested)?;
+    let method = choose_method(methods, requested, "--mfa-method")?;
     if SENT_CODE_METHODS.contains(&method.as_str()) {
         client
             .send_mfa_code(&method)
@@ -235,16 +235,33 @@ pub async fn complete_login(
             .with_context(|| format!("cannot send a {method}"))?;
         eprintln!("sent a code for {method}");
     }
-    let code = read_code(&format!("enter the {method} code"))?;
+    let code = read_code(&code_prompt(&method))?;
     client
         .complete_mfa(&method, code)
         .await
         .context("the second check failed")
 }
 
+/// Returns the prompt for the code of `method`, naming where the code comes
+/// from.
+fn code_prompt(method: &str) -> String {
+    match method {
+        "email_code" => "enter the code from the email".to_owned(),
+        "sms_code" => "enter the code from the text message".to_owned(),
+        "totp" => "enter the 6-digit code from your authenticator app".to_owned(),
+        "recovery_code" => "enter one of your recovery codes".to_owned(),
+        other => format!("enter the code for {other}"),
+    }
+}
+
 /// Picks the method: `requested` if the server offers it, the only one the
-/// terminal can use, or the user's choice from standard input.
-fn choose_method(methods: &[String], requested: Option<&str>) -> anyhow::Result<String> {
+/// terminal can use, or the user's choice from standard input. `flag` is
+/// the option that gives the method on this command.
+fn choose_method(
+    methods: &[String],
+    requested: Option<&str>,
+    flag: &str,
+) -> anyhow::Result<String> {
     let usable: Vec<&String> = methods
         .iter()
         .filter(|method| *method != PASSKEY_METHOD)
@@ -272,8 +289,8 @@ fn choose_method(methods: &[String], requested: Option<&str>) -> anyhow::Result<
             let chosen = answer.trim();
             if !several.iter().any(|method| *method == chosen) {
                 bail!(
-                    "method {chosen:?} is not one of: {}; give it with --mfa-method or \
-                     --method, or on standard input",
+                    "method {chosen:?} is not one of: {}; give it with {flag} or on \
+                     standard input",
                     join(several)
                 );
             }
@@ -316,4 +333,38 @@ fn read_line(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
         .read_line(&mut line)
         .context("cannot read standard input")?;
     Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_prompt_names_source() {
+        assert_eq!(code_prompt("email_code"), "enter the code from the email");
+        assert_eq!(
+            code_prompt("sms_code"),
+            "enter the code from the text message"
+        );
+        assert_eq!(
+            code_prompt("totp"),
+            "enter the 6-digit code from your authenticator app"
+        );
+        assert_eq!(
+            code_prompt("recovery_code"),
+            "enter one of your recovery codes"
+        );
+    }
+
+    #[test]
+    fn requested_method_must_be_offered() {
+        let methods = vec!["totp".to_owned(), "email_code".to_owned()];
+
+        let chosen = choose_method(&methods, Some("email_code"), "--mfa-method");
+        let missing = choose_method(&methods, Some("sms_code"), "--mfa-method");
+
+        assert_eq!(chosen.expect("offered method"), "email_code");
+        let message = missing.expect_err("method not offered").to_string();
+        assert!(message.contains("totp, email_code"), "{message}");
+    }
 }

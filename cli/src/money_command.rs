@@ -158,6 +158,13 @@ async fn card(client: &SharePayClient, command: CardCommand) -> anyhow::Result<(
             expiry_year,
             name,
         } => {
+            if !client.has_vault() {
+                bail!(
+                    "no card vault is configured; run `sharepay login` again with --vault, \
+                     --vault-ca and one --vault-pin per pin, from the server's start-up lines \
+                     vault-listening, vault-ca-certificate and vault-spki-pin-sha256"
+                );
+            }
             // The lock is released before a step-up check reads its code.
             let (number, cvc) = {
                 let mut input = std::io::stdin().lock();
@@ -182,7 +189,7 @@ async fn card(client: &SharePayClient, command: CardCommand) -> anyhow::Result<(
         }
         CardCommand::List => {
             let methods = client.payment_methods().await?;
-            println!("{} saved cards", methods.len());
+            println!("{}", crate::count(methods.len(), "saved card"));
             for method in &methods {
                 println!("  {}", describe_card(method));
             }
@@ -273,7 +280,7 @@ async fn bill(client: &SharePayClient, command: BillCommand) -> anyhow::Result<(
         }
         BillCommand::List { household_id } => {
             let bills = client.bills(&household_id).await?;
-            println!("{} bills", bills.len());
+            println!("{}", crate::count(bills.len(), "bill"));
             for bill in &bills {
                 print_bill(bill);
             }
@@ -392,7 +399,7 @@ async fn charges(client: &SharePayClient, household: Option<&str>) -> anyhow::Re
         Some(household_id) => client.household_charges(household_id).await?,
         None => client.my_charges().await?,
     };
-    println!("{} charges", charges.len());
+    println!("{}", crate::count(charges.len(), "charge"));
     for charge in &charges {
         print_charge(charge);
     }

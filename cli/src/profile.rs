@@ -140,15 +140,30 @@ impl Profile {
 
     /// Saves the profile in the data directory.
     pub fn save(&self, data_dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(data_dir)
+        crate::private_files::create_private_dir(data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
         let path = data_dir.join(PROFILE_FILE);
         let text = serde_json::to_string_pretty(self).context("cannot encode the profile")?;
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+        crate::private_files::write_private_file(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Opens the phone client on the data directory with this profile.
     pub fn open_client(&self, data_dir: &Path) -> anyhow::Result<SharePayClient> {
+        check_pin_count(
+            "--pin",
+            "spki-pin-sha256",
+            &self.spki_pins,
+            self.allow_single_pin,
+        )?;
+        if let Some(vault) = &self.vault {
+            check_pin_count(
+                "--vault-pin",
+                "vault-spki-pin-sha256",
+                &vault.spki_pins,
+                self.allow_single_pin,
+            )?;
+        }
         let mut config = ClientConfig::new(
             self.server_url.clone(),
             self.ca_certificate_pem.clone(),
@@ -178,6 +193,31 @@ pub fn open_terminal_client(config: ClientConfig) -> anyhow::Result<SharePayClie
     Ok(client)
 }
 
+/// Checks the number of distinct pins given with `flag` before the core
+/// does, so the error names the command-line options. `startup_line` is
+/// the server's start-up line that prints each pin.
+fn check_pin_count(
+    flag: &str,
+    startup_line: &str,
+    pins: &[String],
+    allow_single_pin: bool,
+) -> anyhow::Result<()> {
+    let mut distinct: Vec<&str> = pins.iter().map(|pin| pin.trim()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    match distinct.len() {
+        0 => {
+            bail!("{flag} is missing; give it once for each {startup_line} line the server printed")
+        }
+        1 if !allow_single_pin => bail!(
+            "{flag} needs two distinct pins, the server's current key and a backup key, because \
+             with one pin a key change locks out every installed app; give {flag} once for each \
+             {startup_line} line, or add --allow-single-pin in development only"
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Opens the client with the options or the saved profile.
 ///
 /// NOTE: the access token lives only in this process, so every command
@@ -186,4 +226,61 @@ pub fn open_terminal_client(config: ClientConfig) -> anyhow::Result<SharePayClie
 /// ends the session and both must log in again.
 pub fn open_client(data_dir: &Path, args: &ConnectionArgs) -> anyhow::Result<SharePayClient> {
     Profile::resolve(data_dir, args)?.open_client(data_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN_A: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    const PIN_B: &str = "uVjP7bwmOHg9KDEbhRvNwtRVW2oBs7bdXxeIQXfrm2c=";
+
+    #[test]
+    fn pin_count_names_flags() {
+        let none = check_pin_count("--pin", "spki-pin-sha256", &[], false)
+            .expect_err("no pin")
+            .to_string();
+        let one = check_pin_count(
+            "--vault-pin",
+            "vault-spki-pin-sha256",
+            &[PIN_A.into()],
+            false,
+        )
+        .expect_err("one pin")
+        .to_string();
+        let repeated = check_pin_count(
+            "--pin",
+            "spki-pin-sha256",
+            &[PIN_A.into(), PIN_A.into()],
+            false,
+        )
+        .expect_err("one distinct pin")
+        .to_string();
+
+        assert!(none.starts_with("--pin is missing"), "{none}");
+        assert!(
+            one.starts_with("--vault-pin needs two distinct pins"),
+            "{one}"
+        );
+        assert!(one.contains("--allow-single-pin"), "{one}");
+        assert!(!one.contains("allow_single_pin"), "{one}");
+        assert!(
+            repeated.starts_with("--pin needs two distinct pins"),
+            "{repeated}"
+        );
+    }
+
+    #[test]
+    fn pin_count_accepts_two_or_flag() {
+        let two = check_pin_count(
+            "--pin",
+            "spki-pin-sha256",
+            &[PIN_A.into(), PIN_B.into()],
+            false,
+        );
+        let single_allowed = check_pin_count("--pin", "spki-pin-sha256", &[PIN_A.into()], true);
+
+        assert!(two.is_ok());
+        assert!(single_allowed.is_ok());
+    }
 }

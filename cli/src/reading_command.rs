@@ -46,7 +46,19 @@ pub fn import(
         ),
     };
 
-    let series = reading_import::parse_file(&name, &text, meter)?;
+    let meter_ids = meter_ids_of(meter)?;
+    let mut series = reading_import::parse_file(&name, &text, None)?;
+    if series.len() != meter_ids.len() {
+        anyhow::bail!(
+            "--meter: {name} has {} meters, so give {} meter ids separated by commas \
+             (a minutely file: kitchen, laundry, water heater, shared, in that order)",
+            series.len(),
+            series.len()
+        );
+    }
+    for (one, meter_id) in series.iter_mut().zip(meter_ids) {
+        one.meter_id = meter_id;
+    }
     let readings: Vec<_> = series
         .iter()
         .flat_map(|one| one.to_new_readings(offset))
@@ -80,8 +92,43 @@ pub fn import(
     Ok(())
 }
 
+/// Example of the meter id form in error messages.
+const EXAMPLE_METER_ID: &str = "01890a5d-ac96-774b-bcce-b302099a8057";
+
+/// Splits `--meter` into meter ids and checks that each is a UUID, because
+/// the server identifies meters by UUID and sync can never send a reading
+/// queued under another name.
+fn meter_ids_of(meter: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let Some(meter) = meter else {
+        anyhow::bail!(
+            "--meter is missing; give the id that `sharepay meter add` or `sharepay meter list` \
+             prints, such as {EXAMPLE_METER_ID}"
+        );
+    };
+    meter
+        .split(',')
+        .map(|id| {
+            let id = id.trim();
+            check_meter_id("--meter", id)?;
+            Ok(id.to_owned())
+        })
+        .collect()
+}
+
+/// Checks that `id`, given as `argument`, is a meter id (a UUID).
+pub fn check_meter_id(argument: &str, id: &str) -> anyhow::Result<()> {
+    if uuid::Uuid::try_parse(id).is_err() {
+        anyhow::bail!(
+            "{argument}: {id:?} is not a meter id; use the id that `sharepay meter add` or \
+             `sharepay meter list` prints, such as {EXAMPLE_METER_ID}"
+        );
+    }
+    Ok(())
+}
+
 /// Prints the outbox: per meter, the number of items in each state and
-/// the latest register value.
+/// the latest register value, then each flagged or rejected reading with
+/// the reasons the server gave.
 pub fn list(data_dir: &Path) -> anyhow::Result<()> {
     let store = open_store(data_dir)?;
     let items = store.outbox_items()?;
@@ -93,7 +140,7 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
             .push(item);
     }
 
-    println!("{} readings in the outbox", items.len());
+    println!("{} in the outbox", crate::count(items.len(), "reading"));
     for (meter, items) in by_meter {
         let queued = items.iter().filter(|i| !i.state.is_final()).count();
         let accepted = items
@@ -112,6 +159,22 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
         println!(
             "  {meter}: queued {queued}, accepted {accepted}, flagged {flagged}, rejected {rejected}, latest {latest} kWh"
         );
+        for item in items {
+            let (label, reasons) = match &item.state {
+                OutboxState::Flagged { reasons } => ("flagged", reasons),
+                OutboxState::Rejected { reasons } => ("rejected", reasons),
+                _ => continue,
+            };
+            let reasons = if reasons.is_empty() {
+                "no reason given".to_owned()
+            } else {
+                reasons.join("; ")
+            };
+            println!(
+                "    {label}: {} kWh at {}: {reasons}",
+                item.reading.value, item.reading.reading_time
+            );
+        }
     }
     Ok(())
 }

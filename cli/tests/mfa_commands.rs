@@ -146,6 +146,27 @@ fn enroll_interactively(mut command: Command, mailbox: &Path) -> (String, Totp) 
     (printed, totp)
 }
 
+/// Checks that the phone folder is 0700 and every file in it, and the QR
+/// code, 0600.
+#[cfg(unix)]
+fn assert_private_modes(phone: &Path, qr_png: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(phone), 0o700, "phone folder");
+    assert_eq!(mode(qr_png), 0o600, "QR code");
+    for entry in std::fs::read_dir(phone).expect("list the phone folder") {
+        let path = entry.expect("entry").path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totp_enroll_login_and_step_up() {
     let root = tempfile::tempdir().expect("temp dir");
@@ -164,7 +185,18 @@ async fn totp_enroll_login_and_step_up() {
         "{output}"
     );
 
-    let command = sharepay(&server, &phone, &["mfa", "totp", "enroll"]);
+    let qr_png = root.path().join("totp-qr.png");
+    let command = sharepay(
+        &server,
+        &phone,
+        &[
+            "mfa",
+            "totp",
+            "enroll",
+            "--qr-png",
+            qr_png.to_str().expect("UTF-8 path"),
+        ],
+    );
     let mailbox = server_dir.join("mailbox");
     let (enrolled, totp) =
         tokio::task::spawn_blocking(move || enroll_interactively(command, &mailbox))
@@ -173,6 +205,10 @@ async fn totp_enroll_login_and_step_up() {
     assert!(enrolled.contains("secret: "), "{enrolled}");
     assert!(enrolled.contains("TOTP is enabled"), "{enrolled}");
     assert!(enrolled.contains("10 recovery codes"), "{enrolled}");
+    let png = std::fs::read(&qr_png).expect("read the QR code");
+    assert!(png.starts_with(b"\x89PNG"), "the QR code is a PNG file");
+    #[cfg(unix)]
+    assert_private_modes(&phone, &qr_png);
 
     run_ok(sharepay(&server, &phone, &["logout"])).await;
     let mut login = sharepay(&server, &phone, &["login", "--email", EMAIL]);

@@ -185,12 +185,12 @@ async fn bill_split_and_pay_commands() {
         .unwrap_or_else(|| panic!("no split line of the participant in {shown}"));
     assert!(participant_line.contains(" EUR ("), "{participant_line}");
     let listed = payer.ok(&["bill", "list", &household_id]).await;
-    assert!(listed.starts_with("1 bills"), "{listed}");
+    assert!(listed.starts_with("1 bill\n"), "{listed}");
     let approved = payer.ok(&["split", "approve", &bill_id]).await;
     assert!(approved.contains("approved bill"), "{approved}");
 
     let charges = participant.ok(&["charges"]).await;
-    assert!(charges.starts_with("1 charges"), "{charges}");
+    assert!(charges.starts_with("1 charge\n"), "{charges}");
     let charge_id = word_after(&charges, "\n  ");
     let household_charges = payer.ok(&["charges", "--household", &household_id]).await;
     assert!(

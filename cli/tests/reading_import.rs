@@ -21,6 +21,10 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+const HOME: &str = "01890a5d-ac96-774b-bcce-b302099a8057";
+const LYON: &str = "01890a5d-ac96-774b-bcce-b302099a8101,01890a5d-ac96-774b-bcce-b302099a8102,\
+                    01890a5d-ac96-774b-bcce-b302099a8103,01890a5d-ac96-774b-bcce-b302099a8104";
+
 fn list(data_dir: &Path) -> String {
     let output = sharepay(&[
         "reading",
@@ -46,7 +50,7 @@ fn import_queues_hourly_file() {
         "import",
         file,
         "--meter",
-        "home",
+        HOME,
         "--data-dir",
         data_dir,
     ]);
@@ -59,7 +63,10 @@ fn import_queues_hourly_file() {
     );
     let listed = list(dir.path());
     assert!(listed.contains("2713 readings in the outbox"), "{listed}");
-    assert!(listed.contains("home: queued 2713, accepted 0"), "{listed}");
+    assert!(
+        listed.contains(&format!("{HOME}: queued 2713, accepted 0")),
+        "{listed}"
+    );
     assert!(listed.contains("latest 1209.420 kWh"), "{listed}");
 }
 
@@ -73,7 +80,7 @@ fn import_twice_queues_once() {
             "import",
             "builtin:minutely",
             "--meter",
-            "lyon",
+            LYON,
             "--data-dir",
             data_dir,
         ])
@@ -97,7 +104,7 @@ fn import_twice_queues_once() {
     let listed = list(dir.path());
     assert!(listed.contains("11524 readings in the outbox"), "{listed}");
     assert!(
-        listed.contains("lyon-kitchen: queued 2881, accepted 0"),
+        listed.contains("01890a5d-ac96-774b-bcce-b302099a8101: queued 2881, accepted 0"),
         "{listed}"
     );
 }
@@ -112,7 +119,8 @@ fn import_splits_minutely_file() {
         "import",
         "builtin:minutely",
         "--meter",
-        "paris",
+        "01890a5d-ac96-774b-bcce-b302099a8201, 01890a5d-ac96-774b-bcce-b302099a8202,\
+         01890a5d-ac96-774b-bcce-b302099a8203,01890a5d-ac96-774b-bcce-b302099a8204",
         "--data-dir",
         data_dir,
     ]);
@@ -120,10 +128,10 @@ fn import_splits_minutely_file() {
     assert!(output.status.success(), "{}", stderr(&output));
     let listed = list(dir.path());
     for (meter, latest) in [
-        ("paris-kitchen", "1.170"),
-        ("paris-laundry", "0.742"),
-        ("paris-shared", "31.813"),
-        ("paris-water-heater", "24.483"),
+        ("01890a5d-ac96-774b-bcce-b302099a8201", "1.170"),
+        ("01890a5d-ac96-774b-bcce-b302099a8202", "0.742"),
+        ("01890a5d-ac96-774b-bcce-b302099a8203", "24.483"),
+        ("01890a5d-ac96-774b-bcce-b302099a8204", "31.813"),
     ] {
         assert!(
             listed.contains(&format!(
@@ -142,6 +150,8 @@ fn import_error_queues_nothing() {
         "reading",
         "import",
         "builtin:hourly",
+        "--meter",
+        HOME,
         "--data-dir",
         data_dir,
     ]);
@@ -155,6 +165,8 @@ fn import_error_queues_nothing() {
         "reading",
         "import",
         broken.to_str().expect("UTF-8"),
+        "--meter",
+        HOME,
         "--data-dir",
         data_dir,
     ]);
@@ -202,6 +214,8 @@ fn invalid_offset_is_rejected() {
         "reading",
         "import",
         "builtin:hourly",
+        "--meter",
+        HOME,
         "--utc-offset",
         "EST",
         "--data-dir",
@@ -213,5 +227,81 @@ fn invalid_offset_is_rejected() {
         stderr(&output).contains("\"EST\" is not a UTC offset"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn import_rejects_malformed_meter_id() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+
+    let output = sharepay(&[
+        "reading",
+        "import",
+        "builtin:hourly",
+        "--meter",
+        "home",
+        "--data-dir",
+        data_dir,
+    ]);
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("--meter: \"home\" is not a meter id"),
+        "{message}"
+    );
+    assert!(message.contains("sharepay meter list"), "{message}");
+    assert!(list(dir.path()).contains("0 readings in the outbox"));
+}
+
+#[test]
+fn import_needs_meter_per_series() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+
+    let missing = sharepay(&[
+        "reading",
+        "import",
+        "builtin:hourly",
+        "--data-dir",
+        data_dir,
+    ]);
+    let too_few = sharepay(&[
+        "reading",
+        "import",
+        "builtin:minutely",
+        "--meter",
+        HOME,
+        "--data-dir",
+        data_dir,
+    ]);
+
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("--meter is missing"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(!too_few.status.success());
+    assert!(
+        stderr(&too_few).contains("has 4 meters, so give 4 meter ids"),
+        "{}",
+        stderr(&too_few)
+    );
+}
+
+#[test]
+fn submit_rejects_malformed_meter_id() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+
+    let output = sharepay(&["reading", "submit", "home", "12.5", "--data-dir", data_dir]);
+
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("METER_ID: \"home\" is not a meter id"),
+        "{message}"
     );
 }

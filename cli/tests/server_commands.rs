@@ -104,8 +104,50 @@ async fn household_meter_and_sync_commands() {
     let listed = reader.ok(&["reading", "list"]).await;
     assert!(listed.contains("queued 0"), "{listed}");
 
+    // A reading for a meter the reader is not assigned to is rejected on
+    // the first sync, and the list shows it with the server's reason.
+    let output = payer
+        .ok(&["meter", "add", &household_id, "--serial", "MH-2"])
+        .await;
+    let other_meter_id = word_after(&output, "added meter ");
+    reader
+        .ok(&[
+            "reading",
+            "submit",
+            &other_meter_id,
+            "2.5",
+            "--time",
+            "2011-11-26T08:00:00Z",
+        ])
+        .await;
+    let output = reader.ok(&["sync"]).await;
+    assert!(output.contains("rejected 1, still queued 0"), "{output}");
+    let listed = reader.ok(&["reading", "list"]).await;
+    assert!(
+        listed.contains("rejected: 2.5 kWh at 2011-11-26T08:00:00Z: no such resource"),
+        "{listed}"
+    );
+
+    let output = reader
+        .run(&[
+            "card",
+            "add",
+            "--expiry-month",
+            "12",
+            "--expiry-year",
+            "2030",
+            "--name",
+            "R Reader",
+        ])
+        .await;
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("no card vault is configured"), "{message}");
+    assert!(message.contains("--vault-ca"), "{message}");
+    assert!(!message.contains("ClientConfig"), "{message}");
+
     let sessions = reader.ok(&["sessions", "list"]).await;
-    assert!(sessions.starts_with("1 sessions"), "{sessions}");
+    assert!(sessions.starts_with("1 session\n"), "{sessions}");
     assert!(sessions.contains("(this device)"), "{sessions}");
     let output = reader.ok(&["sessions", "end-others"]).await;
     assert!(output.contains("ended 0 other sessions"), "{output}");

@@ -1,6 +1,6 @@
 //! The phone core's local features against the real server: the
-//! fingerprint at login, the outbox while the server has no readings
-//! endpoint, and the session wipe at sign-out.
+//! fingerprint at login, the outbox's rejection of a reading for an
+//! unknown meter, and the session wipe at sign-out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -88,12 +88,12 @@ async fn login_with_fingerprint_and_both_pins() {
 }
 
 #[tokio::test]
-async fn readings_stay_queued_for_unknown_meter() {
+async fn reading_for_unknown_meter_rejected() {
     let server = TestServer::start().await;
     let phone = tempfile::tempdir().expect("phone dir");
     let client = signed_in(&server, phone.path(), "reader@example.org").await;
     // A well-formed meter id that the server does not know answers 404,
-    // which the outbox retries rather than drops.
+    // which is final: sending it again gets the same answer.
     let unknown_meter = "01890a5d-ac96-774b-bcce-b302099a8057";
     let item = client
         .submit_reading(reading(unknown_meter, "100.5"))
@@ -101,14 +101,20 @@ async fn readings_stay_queued_for_unknown_meter() {
 
     let summary = client.sync_now().await.expect("sync");
 
-    assert_eq!(summary.pending, 1);
-    assert_eq!(summary.rejected, 0);
+    assert_eq!(summary.pending, 0);
+    assert_eq!(summary.rejected, 1);
+    assert_eq!(summary.retries_scheduled, 0);
     let stored = client.outbox_items().expect("items").remove(0);
     assert_eq!(stored.idempotency_key, item.idempotency_key);
-    assert_eq!(stored.state, OutboxState::Queued);
-    assert_eq!(stored.attempts, 2);
-    let error = stored.last_error.expect("last error");
-    assert!(error.contains("404"), "{error}");
+    assert_eq!(
+        stored.attempts, 0,
+        "a final rejection is not a failed attempt"
+    );
+    let OutboxState::Rejected { reasons } = stored.state else {
+        panic!("expected a rejection, got {:?}", stored.state);
+    };
+    assert!(!reasons.is_empty());
+    assert!(!reasons[0].is_empty(), "{reasons:?}");
 }
 
 #[tokio::test]

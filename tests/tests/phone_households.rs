@@ -154,3 +154,56 @@ async fn refusals_are_typed() {
         .expect_err("empty code");
     assert!(matches!(error, ClientError::InvalidInput(_)), "{error:?}");
 }
+
+#[tokio::test]
+async fn reading_for_unassigned_meter_rejected() {
+    let server = TestServer::start().await;
+    let payer_dir = tempfile::tempdir().expect("phone dir");
+    let reader_dir = tempfile::tempdir().expect("phone dir");
+    let (payer, _) = open_phone(&server, payer_dir.path(), Arc::new(SystemClock));
+    let (reader, reader_events) = open_phone(&server, reader_dir.path(), Arc::new(SystemClock));
+    sign_in(&payer, "payer@example.org", true).await;
+    sign_in(&reader, "reader@example.org", true).await;
+    let setup = household_with_reader(&payer, &reader).await;
+    let other_meter = payer
+        .add_meter(
+            &setup.household_id,
+            &CreateMeterRequest {
+                serial: "EM-0002".into(),
+                unit: MeterUnit::KilowattHour,
+                register_digits: 6,
+                dwelling_unit: None,
+            },
+        )
+        .await
+        .expect("add a meter not assigned to the reader");
+    reader
+        .submit_reading(NewReading {
+            meter_id: other_meter.meter_id.clone(),
+            value: "1234.5".into(),
+            reading_time: "2026-11-30T07:00:00Z".into(),
+            kind: ReadingKind::Actual,
+            photo_sha256: None,
+            location: None,
+        })
+        .expect("queue a reading");
+
+    let summary = reader.sync_now().await.expect("sync");
+
+    assert_eq!(summary.rejected, 1, "{summary:?}");
+    assert_eq!(summary.pending, 0, "{summary:?}");
+    assert_eq!(summary.retries_scheduled, 0, "{summary:?}");
+    let item = reader.outbox_items().expect("outbox").remove(0);
+    assert_eq!(
+        item.attempts, 0,
+        "a final rejection is not a failed attempt"
+    );
+    let OutboxState::Rejected { reasons } = item.state else {
+        panic!("expected a rejection, got {:?}", item.state);
+    };
+    assert!(!reasons.is_empty());
+    assert!(!reasons[0].is_empty(), "{reasons:?}");
+    let again = reader.sync_now().await.expect("second sync");
+    assert_eq!(again.rejected, 0, "a rejected item is not sent again");
+    assert_eq!(reader_events.session_revocations(), 0);
+}

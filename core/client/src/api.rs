@@ -281,16 +281,33 @@ fn step_up_methods(problem: &Problem) -> Vec<String> {
     problem.methods.clone()
 }
 
+/// Formats a problem as its `detail`, followed in parentheses by the field
+/// errors that the detail does not already contain.
 fn problem_message(problem: &Problem) -> String {
-    if problem.errors.is_empty() {
-        return problem.detail.clone();
+    let mut texts = problem_texts(problem).into_iter();
+    let detail = texts.next().unwrap_or_default();
+    let fields: Vec<String> = texts.collect();
+    if fields.is_empty() {
+        detail
+    } else {
+        format!("{detail} ({})", fields.join("; "))
     }
-    let fields: Vec<String> = problem
-        .errors
-        .iter()
-        .map(|error| format!("{}: {}", error.field, error.message))
-        .collect();
-    format!("{} ({})", problem.detail, fields.join("; "))
+}
+
+/// Returns the problem's `detail`, then one `field: message` text for each
+/// field error whose message the detail does not already contain. Servers
+/// often copy a single field error into the detail, and showing it twice
+/// reads as a fault.
+pub(crate) fn problem_texts(problem: &Problem) -> Vec<String> {
+    let mut texts = vec![problem.detail.clone()];
+    texts.extend(
+        problem
+            .errors
+            .iter()
+            .filter(|error| !problem.detail.contains(&error.message))
+            .map(|error| format!("{}: {}", error.field, error.message)),
+    );
+    texts
 }
 
 #[cfg(test)]
@@ -332,5 +349,67 @@ mod tests {
         assert!(!is_step_up_required(&other));
         assert!(!is_step_up_required(&suffix_only));
         assert!(step_up_methods(&slug).is_empty());
+    }
+
+    fn field_problem(detail: &str, errors: &[(&str, &str)]) -> Problem {
+        Problem {
+            errors: errors
+                .iter()
+                .map(|(field, message)| sharepay_domain::wire::FieldError {
+                    field: (*field).to_owned(),
+                    message: (*message).to_owned(),
+                })
+                .collect(),
+            detail: detail.to_owned(),
+            ..problem("validation-failed", &[])
+        }
+    }
+
+    #[test]
+    fn problem_message_drops_repeated_field() {
+        let problem = field_problem(
+            "period_end: must not be before period_start",
+            &[("period_end", "must not be before period_start")],
+        );
+
+        assert_eq!(
+            problem_message(&problem),
+            "period_end: must not be before period_start"
+        );
+    }
+
+    #[test]
+    fn problem_message_keeps_new_fields() {
+        let problem = field_problem(
+            "the request has 2 invalid fields",
+            &[
+                ("amount", "amount must be greater than zero"),
+                ("members", "members must list at least one member"),
+            ],
+        );
+
+        assert_eq!(
+            problem_message(&problem),
+            "the request has 2 invalid fields (amount: amount must be greater than zero; \
+             members: members must list at least one member)"
+        );
+    }
+
+    #[test]
+    fn problem_message_mixed_fields() {
+        let problem = field_problem(
+            "amount: amount must be greater than zero",
+            &[
+                ("amount", "amount must be greater than zero"),
+                ("currency", "currency must be a 3-letter ISO 4217 code"),
+            ],
+        );
+
+        assert_eq!(
+            problem_message(&problem),
+            "amount: amount must be greater than zero \
+             (currency: currency must be a 3-letter ISO 4217 code)"
+        );
+        assert_eq!(problem_texts(&problem).len(), 2);
     }
 }

@@ -13,7 +13,7 @@ pub enum ClientError {
     /// The server ended this device's session (a logout elsewhere, a forced
     /// logout, or a reused refresh token). The local session data is wiped
     /// and the user must log in again.
-    #[error("the session was ended on the server; log in again ({0})")]
+    #[error("{}", session_revoked_message(.0))]
     SessionRevoked(String),
     /// The password was right, but this device must pass a second check
     /// first: send a code with [`crate::SharePayClient::send_mfa_code`] if
@@ -74,8 +74,40 @@ pub enum ClientError {
     Storage(String),
 }
 
+/// Formats [`ClientError::SessionRevoked`] with the server's detail, and
+/// adds "log in again" only when the detail does not already say it.
+fn session_revoked_message(detail: &str) -> String {
+    if detail.contains("log in again") {
+        format!("the session was ended on the server: {detail}")
+    } else {
+        format!("the session was ended on the server: {detail}; log in again")
+    }
+}
+
 impl From<rusqlite::Error> for ClientError {
     fn from(error: rusqlite::Error) -> Self {
         Self::Storage(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_revoked_says_log_in_once() {
+        let with_advice = ClientError::SessionRevoked(
+            "the refresh token is invalid or expired; log in again".into(),
+        );
+        let without_advice = ClientError::SessionRevoked("the session has ended".into());
+
+        assert_eq!(
+            with_advice.to_string(),
+            "the session was ended on the server: the refresh token is invalid or expired; log in again"
+        );
+        assert_eq!(
+            without_advice.to_string(),
+            "the session was ended on the server: the session has ended; log in again"
+        );
     }
 }

@@ -177,6 +177,11 @@ impl SharePayClient {
         self.store.cached_profile()
     }
 
+    /// Returns whether a card vault is configured, which saving a card needs.
+    pub fn has_vault(&self) -> bool {
+        self.vault.is_some()
+    }
+
     /// Checks the pinned connection to the card vault with `GET /v1/health`.
     pub async fn vault_health(&self) -> Result<HealthResponse, ClientError> {
         let vault = self.vault.as_ref().ok_or_else(|| {

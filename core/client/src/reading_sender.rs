@@ -4,9 +4,11 @@
 //! Status mapping: 2xx is the server's decision in the body; 401 means the
 //! session must be refreshed; 429 waits for the server's `Retry-After`
 //! without using up an attempt; 408, 425 and 5xx, timeouts and connection
-//! failures (pin failures included) are transient and retried, and so is 404
-//! (see the TODO below); 409, 422 and every other 4xx are final rejections,
-//! because sending the same request again gives the same answer.
+//! failures (pin failures included) are transient and retried. 403, 404, 409,
+//! 422 and every other 4xx are final rejections with the server's reason,
+//! because sending the same request again gets the same response. The server
+//! returns 404 for a meter that does not exist or is not assigned to the
+//! reader.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sharepay_domain::wire::Problem;
 use sharepay_domain::wire::readings::{ReadingStatus, SubmitReadingRequest, SubmitReadingResponse};
 
-use crate::api::ApiClient;
+use crate::api::{ApiClient, problem_texts};
 use crate::sync::{ReadingSender, SendOutcome};
 
 pub(crate) struct HttpReadingSender {
@@ -75,9 +77,6 @@ impl ReadingSender for HttpReadingSender {
         if status == StatusCode::UNAUTHORIZED {
             return SendOutcome::AuthenticationRequired;
         }
-        // TODO: 404 is retried because a server without the readings route
-        // returns 404 too, as does a meter hidden from this reader. Once the
-        // route exists, map its meter-not-found problem type to a rejection.
         if status == StatusCode::TOO_MANY_REQUESTS {
             let retry_after = retry_after(response.headers());
             let reasons = problem_reasons(status, response.json::<Problem>().await.ok());
@@ -87,10 +86,7 @@ impl ReadingSender for HttpReadingSender {
             };
         }
         let transient = status.is_server_error()
-            || matches!(
-                status,
-                StatusCode::NOT_FOUND | StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_EARLY
-            );
+            || matches!(status, StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_EARLY);
         let reasons = problem_reasons(status, response.json::<Problem>().await.ok());
         if transient {
             SendOutcome::Retry {
@@ -139,8 +135,8 @@ fn decision(body: SubmitReadingResponse) -> SendOutcome {
     }
 }
 
-/// Collects the problem's detail and field errors, or the status text when
-/// there is no problem body.
+/// Collects the problem's detail and the field errors it does not repeat,
+/// or the status text when there is no problem body.
 fn problem_reasons(status: StatusCode, problem: Option<Problem>) -> Vec<String> {
     let Some(problem) = problem else {
         return vec![format!(
@@ -149,12 +145,5 @@ fn problem_reasons(status: StatusCode, problem: Option<Problem>) -> Vec<String> 
             status.canonical_reason().unwrap_or("")
         )];
     };
-    let mut reasons = vec![problem.detail];
-    reasons.extend(
-        problem
-            .errors
-            .into_iter()
-            .map(|error| format!("{}: {}", error.field, error.message)),
-    );
-    reasons
+    problem_texts(&problem)
 }

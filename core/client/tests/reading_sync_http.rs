@@ -123,22 +123,25 @@ async fn statuses_map_to_outcomes() {
         vec![Scripted::Status(404, "meter not found".into())],
     );
     server.script(
+        "m-403",
+        vec![Scripted::Status(403, "readers may not submit here".into())],
+    );
+    server.script(
         "m-400",
         vec![Scripted::Status(400, "value is not a decimal".into())],
     );
-    for meter in ["m-422", "m-409", "m-flag", "m-503", "m-404", "m-400"] {
+    for meter in [
+        "m-422", "m-409", "m-flag", "m-503", "m-404", "m-403", "m-400",
+    ] {
         client.submit_reading(reading(meter, "5")).expect("submit");
     }
 
     let summary = client.sync_now().await.expect("sync");
 
-    assert_eq!(summary.rejected, 3);
+    assert_eq!(summary.rejected, 5);
     assert_eq!(summary.flagged, 1);
-    assert_eq!(
-        summary.accepted, 2,
-        "the 503 and the 404 are retried, then accepted"
-    );
-    assert_eq!(summary.retries_scheduled, 2);
+    assert_eq!(summary.accepted, 1, "the 503 is retried, then accepted");
+    assert_eq!(summary.retries_scheduled, 1);
     let states: HashMap<String, OutboxState> = client
         .outbox_items()
         .expect("items")
@@ -164,7 +167,18 @@ async fn statuses_map_to_outcomes() {
         }
     );
     assert_eq!(states["m-503"], OutboxState::Accepted);
-    assert_eq!(states["m-404"], OutboxState::Accepted);
+    assert_eq!(
+        states["m-404"],
+        OutboxState::Rejected {
+            reasons: vec!["meter not found".into()]
+        }
+    );
+    assert_eq!(
+        states["m-403"],
+        OutboxState::Rejected {
+            reasons: vec!["readers may not submit here".into()]
+        }
+    );
     assert_eq!(
         states["m-400"],
         OutboxState::Rejected {

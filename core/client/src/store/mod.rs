@@ -61,7 +61,7 @@ impl std::fmt::Debug for EncryptedStore {
 impl EncryptedStore {
     /// Opens the store in `dir`, or creates it with a new key on first use.
     pub fn open(dir: &Path, key_wrapper: &dyn KeyWrapper) -> Result<Self, ClientError> {
-        fs::create_dir_all(dir)
+        create_private_dir(dir)
             .map_err(|e| ClientError::Storage(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(DATABASE_FILE);
         let wrapped_key_path = dir.join(WRAPPED_KEY_FILE);
@@ -84,6 +84,11 @@ impl EncryptedStore {
             (key, true)
         };
 
+        // SQLite creates its journal and WAL files with the database file's
+        // mode, so the file is made private before SQLite first opens it.
+        // An empty file is a valid empty database.
+        open_private_file(&path, false)
+            .map_err(|e| ClientError::Storage(format!("cannot create {}: {e}", path.display())))?;
         let connection = open_with_key(&path, &key, key_checked)?;
         if !key_checked {
             // A store created before the check file existed: the key has just
@@ -281,12 +286,42 @@ fn create_wrapped_key(
     Ok(key)
 }
 
-/// Writes to a temporary file and renames it, so a crash never leaves half
-/// a file.
+/// Creates `dir` and its missing parents, each with mode 0700 on Unix. An
+/// existing folder keeps its mode, because it may be one the user chose
+/// for other files too.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Opens `path` for writing, creating it if missing, and sets mode 0600 on
+/// Unix whether or not the file existed. `truncate` empties the file.
+fn open_private_file(path: &Path, truncate: bool) -> std::io::Result<fs::File> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(truncate)
+        .open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
+/// Writes to a temporary file with mode 0600 and renames it, so a crash
+/// never leaves half a file.
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ClientError> {
     let temporary = path.with_extension("tmp");
     let write = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&temporary)?;
+        let mut file = open_private_file(&temporary, true)?;
         file.write_all(contents)?;
         file.sync_all()?;
         fs::rename(&temporary, path)
@@ -400,5 +435,37 @@ mod tests {
 
         let error = EncryptedStore::open(dir.path(), &XorWrapper(1)).expect_err("newer schema");
         assert!(error.to_string().contains("update the app"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn store_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let parent = tempfile::tempdir().expect("dir");
+        let dir = parent.path().join("phone");
+        let store = EncryptedStore::open(&dir, &XorWrapper(7)).expect("open");
+        store.outbox_counts().expect("read the store");
+        drop(store);
+        EncryptedStore::open(&dir, &XorWrapper(7)).expect("reopen");
+
+        let mode = |path: &Path| {
+            fs::metadata(path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(&dir), 0o700, "data folder");
+        let mut files = 0;
+        for entry in fs::read_dir(&dir).expect("list the folder") {
+            let path = entry.expect("entry").path();
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            files += 1;
+        }
+        assert!(files >= 3, "database, wrapped key and check file");
+        assert!(dir.join(DATABASE_FILE).exists());
+        assert!(dir.join(WRAPPED_KEY_FILE).exists());
+        assert!(dir.join(KEY_CHECK_FILE).exists());
     }
 }

@@ -264,7 +264,7 @@ async fn submit_reading(
         Scripted::Status(status, detail) => (status, problem(status, &detail)),
     };
     // Only decisions are stored for replay; a transient error is not.
-    if status < 500 && !matches!(status, 404 | 429) {
+    if status < 500 && status != 429 {
         recorded.replies.insert(key, (status, body.clone()));
     }
     reply(status, body)
