@@ -68,6 +68,10 @@ pub enum ApiError {
     /// are the ones the user can pass.
     #[error("step-up required")]
     StepUpRequired { methods: Vec<String> },
+    /// A card change from a device whose first sign-in is recent; the
+    /// device may change cards from `allowed_at` (RFC 3339).
+    #[error("card change from a new device")]
+    NewDevicePaymentChange { allowed_at: String },
     #[error("not found")]
     NotFound,
     /// The `Idempotency-Key` was used before with a different request.
@@ -169,6 +173,11 @@ impl ApiError {
                 "step-up-required",
                 "Step-up required",
             ),
+            Self::NewDevicePaymentChange { .. } => (
+                StatusCode::FORBIDDEN,
+                "new-device-payment-change",
+                "Card change from a new device",
+            ),
             Self::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::IdempotencyKeyInProgress => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -254,6 +263,11 @@ impl ApiError {
                  /v1/me/webauthn/assertions), then pass it at POST /v1/me/step-up/verify; \
                  your methods: {}",
                 methods.join(", ")
+            ),
+            Self::NewDevicePaymentChange { allowed_at } => format!(
+                "this device signed in to the account for the first time recently, so it \
+                 cannot add or change a card yet; save the card from a device that has been \
+                 signed in for longer, or retry from this device after {allowed_at}"
             ),
             Self::IdempotencyKeyInProgress => {
                 "a request with this Idempotency-Key is still running; retry in a few seconds"

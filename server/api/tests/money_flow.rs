@@ -94,6 +94,23 @@ async fn whole_money_flow(mut backend: TestBackend) {
             .all(|line| !line["explanation"].as_str().unwrap_or("").is_empty()),
         "{split}"
     );
+    // The payer has no meter, so their usage is zero and complete rather
+    // than marked as a gap in the readings.
+    let usage_of = |user: &str| {
+        split["usage"]
+            .as_array()
+            .expect("usage")
+            .iter()
+            .find(|usage| usage["user_id"] == user)
+            .cloned()
+            .expect("usage of member")
+    };
+    let payer_usage = usage_of(&household.payer.user_id);
+    assert_eq!(payer_usage["meter_count"], 0, "{split}");
+    assert_eq!(payer_usage["usage"], "0", "{split}");
+    assert_eq!(payer_usage["complete"], true, "{split}");
+    let alice_usage = usage_of(&household.alice.user_id);
+    assert_eq!(alice_usage["meter_count"], 1, "{split}");
     responses.push(split.to_string());
     let (status, _) = api
         .as_user(

@@ -343,9 +343,14 @@ pub struct MemberUsageBody {
     pub user_id: String,
     /// Decimal string in the meters' unit, such as `"12.5"`.
     pub usage: String,
-    /// `false` when readings do not cover the whole period, so part of the
-    /// period counts as no use.
+    /// `false` when readings of one of the member's meters do not cover
+    /// the whole period, so part of the period counts as no use. `true`
+    /// for a member with no meters, whose usage is zero by definition.
     pub complete: bool,
+    /// Number of the bill's meters listed for the member. With 0 the
+    /// member has no usage and pays only their part of the standing charge.
+    #[serde(default)]
+    pub meter_count: u32,
 }
 
 /// Body of `GET /v1/bills/{bill_id}/split`: the proposed or frozen split

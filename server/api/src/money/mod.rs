@@ -14,7 +14,7 @@ mod cases;
 mod ledger;
 mod monitoring;
 mod payment_methods;
-mod payments;
+pub(crate) mod payments;
 mod statements;
 mod usage;
 

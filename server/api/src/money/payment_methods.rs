@@ -54,6 +54,7 @@ fn method_response(method: &PaymentMethodRow) -> Result<PaymentMethodResponse, A
     responses(
         (status = 201, description = "A single-use token for posting one card to the vault, valid for minutes.", body = IntakeTokenResponse),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The device first signed in less than the configured window ago (`new-device-payment-change`); save the card from an older device or after the time in `detail`.", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "The vault call failed; retry later.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -62,7 +63,8 @@ pub async fn issue_intake_token(
     headers: HeaderMap,
     caller: AuthenticatedUser,
 ) -> Result<(StatusCode, Json<IntakeTokenResponse>), ApiError> {
-    let access = Access::load(&state, caller, request_id(&headers)).await?;
+    let request_id = request_id(&headers);
+    let access = Access::load(&state, caller, request_id.clone()).await?;
     access
         .require(
             &state,
@@ -70,6 +72,9 @@ pub async fn issue_intake_token(
             &method_resource(None, caller.user_id),
         )
         .await?;
+    // Checked here as well, so a phone on a new device learns it before
+    // posting the card to the vault.
+    reject_new_device(&state, &caller, request_id.as_deref()).await?;
 
     let intake = state
         .vault
@@ -96,7 +101,7 @@ pub async fn issue_intake_token(
         (status = 201, description = "The saved card, with display data only.", body = PaymentMethodResponse),
         (status = 400, description = "A field is invalid or the card has expired; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The session needs a recent MFA check (`step-up-required`); pass one with /v1/me/step-up and retry.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The session needs a recent MFA check (`step-up-required`); pass one with /v1/me/step-up and retry. Or the device first signed in less than the configured window ago (`new-device-payment-change`); save the card from an older device or after the time in `detail`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register_payment_method(
@@ -117,18 +122,7 @@ pub async fn register_payment_method(
     // step-up: a new card needs an MFA check from this session within the
     // configured window, so a stolen access token alone cannot add one.
     crate::identity::step_up::require_recent_mfa(&state, &caller).await?;
-    // A new card soon after a sign-in from a new device is a takeover
-    // pattern: the rule raises a high-severity event, which can lock the
-    // account, and then the card is not saved.
-    if crate::security::rules::note_payment_method_change(&state, caller.user_id).await? {
-        crate::security::ensure_not_locked(
-            &state,
-            caller.user_id,
-            "payment_method.add",
-            request_id.as_deref(),
-        )
-        .await?;
-    }
+    reject_new_device(&state, &caller, request_id.as_deref()).await?;
 
     let today = now().date();
     request
@@ -259,6 +253,25 @@ pub async fn delete_payment_method(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rejects a card from the caller's device while its first sign-in is
+/// recent, a takeover pattern. The account stays open, so the user's other
+/// devices keep working.
+async fn reject_new_device(
+    state: &AppState,
+    caller: &AuthenticatedUser,
+    request_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let allowed_at =
+        crate::security::rules::note_payment_method_change(state, caller, request_id).await?;
+    let Some(allowed_at) = allowed_at else {
+        return Ok(());
+    };
+    tracing::info!(user_id = %caller.user_id, %allowed_at, "rejected a card from a new device");
+    Err(ApiError::NewDevicePaymentChange {
+        allowed_at: rfc3339(allowed_at)?,
+    })
 }
 
 /// Maps a failed vault call to an internal error. The cause goes to the

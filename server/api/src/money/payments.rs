@@ -390,7 +390,7 @@ fn status_code(status: PaymentStatus) -> &'static str {
 
 /// Returns the device fingerprint of the caller's session, if the phone
 /// sent one at login.
-async fn device_of(
+pub(crate) async fn device_of(
     state: &AppState,
     caller: AuthenticatedUser,
 ) -> Result<Option<String>, ApiError> {

@@ -21,6 +21,7 @@ pub(crate) struct MemberUsage {
     pub user_id: Uuid,
     pub usage: Quantity,
     pub complete: bool,
+    pub meter_count: u32,
 }
 
 impl MemberUsage {
@@ -29,6 +30,7 @@ impl MemberUsage {
             user_id: self.user_id.to_string(),
             usage: self.usage.to_string(),
             complete: self.complete,
+            meter_count: self.meter_count,
         }
     }
 }
@@ -59,7 +61,10 @@ pub(crate) async fn measure(
         usages.push(MemberUsage {
             user_id: member.user_id,
             usage: Quantity::from_milli(milli),
-            complete: complete && !member.meter_ids.is_empty(),
+            // A member without meters has nothing left unmeasured, so the
+            // usage is complete and `meter_count` names why it is zero.
+            complete,
+            meter_count: u32::try_from(member.meter_ids.len()).unwrap_or(u32::MAX),
         });
     }
     Ok(usages)

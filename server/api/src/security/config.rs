@@ -84,8 +84,9 @@ pub struct SecurityConfig {
     pub refused_tokens_per_address: Threshold,
     /// Refused access tokens naming one subject.
     pub refused_tokens_per_subject: Threshold,
-    /// Seconds after a `new_device` event in which a payment-method change
-    /// raises a high-severity event.
+    /// Seconds after a device's `new_device` login in which that device may
+    /// not change payment methods; an attempt raises a medium-severity
+    /// event and does not lock the account.
     pub new_device_payment_window_secs: u64,
     /// Keys each rule counter keeps; when full, new keys are not counted
     /// until old ones expire.

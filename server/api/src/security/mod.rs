@@ -40,7 +40,8 @@ pub mod kind {
     pub const REFUSED_TOKENS: &str = "refused_tokens";
     /// A login from a device the user has not used before.
     pub const NEW_DEVICE: &str = "new_device";
-    /// A payment-method change soon after a [`NEW_DEVICE`] event.
+    /// A rejected payment-method change from a device soon after its
+    /// [`NEW_DEVICE`] login.
     pub const NEW_DEVICE_PAYMENT_CHANGE: &str = "new_device_payment_change";
     /// A phone refused the server's certificate because no pin matched.
     pub const PIN_FAILURE: &str = "pin_failure";

@@ -5,7 +5,8 @@
 //!   address (high);
 //! - many refused access tokens from one address, or naming one subject
 //!   (medium);
-//! - a payment-method change soon after a `new_device` event (high).
+//! - a payment-method change from a device soon after its `new_device`
+//!   login (medium). The change is rejected and the account stays open.
 //!
 //! The first three count in sliding windows kept in memory. When a rule
 //! fires, its key starts again from zero, so a steady attack raises one
@@ -29,11 +30,12 @@ use uuid::Uuid;
 use super::config::{SecurityConfig, Threshold};
 use super::{SecurityEvent, Severity, kind, raise};
 use crate::AppState;
+use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::identity::login::ThrottleKeys;
 use crate::serve::PeerAddr;
 use crate::store::StoreError;
-use crate::store::security::SecurityStore;
+use crate::store::security::{SecurityEventQuery, SecurityStore};
 
 /// Observations of one rule, per key, within the rule's window.
 struct WindowCounter<K> {
@@ -236,48 +238,112 @@ fn unverified_subject(token: &str) -> Option<Uuid> {
     Uuid::parse_str(claims.get("sub")?.as_str()?).ok()
 }
 
-/// Raises a high-severity `new_device_payment_change` event when the user
-/// changes a payment method within the configured window after a
-/// `new_device` event. Call it from every payment-method change. Returns
-/// whether an event was raised.
-pub async fn note_payment_method_change(state: &AppState, user_id: Uuid) -> Result<bool, ApiError> {
+/// A card change rejected because the session's device is new: the event
+/// to raise and the time from which that device may change cards.
+#[derive(Clone, Debug)]
+pub struct NewDeviceHold {
+    pub event: SecurityEvent,
+    pub allowed_at: OffsetDateTime,
+}
+
+/// Checks a payment-method change from the session's device against the
+/// new-device rule. When the device had a `new_device` login within the
+/// configured window, raises a medium-severity `new_device_payment_change`
+/// event, which does not lock the account, and returns the time from which
+/// the device may change cards. Call it from every payment-method change
+/// and reject the change when it returns a time.
+pub async fn note_payment_method_change(
+    state: &AppState,
+    caller: &AuthenticatedUser,
+    request_id: Option<&str>,
+) -> Result<Option<OffsetDateTime>, ApiError> {
+    let fingerprint = crate::money::payments::device_of(state, *caller).await?;
     let window_secs = state.config.security.new_device_payment_window_secs;
-    let event = payment_change_event(
+    let hold = payment_change_event(
         state.security.store.as_ref(),
-        user_id,
+        caller.user_id,
+        fingerprint.as_deref(),
         window_secs,
         OffsetDateTime::now_utc(),
     )
     .await
     .map_err(|e| ApiError::internal("reading recent security events", e))?;
-    match event {
-        Some(event) => {
-            raise(state, event).await?;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+    let Some(hold) = hold else {
+        return Ok(None);
+    };
+    raise(state, hold.event.request_id(request_id)).await?;
+    Ok(Some(hold.allowed_at))
 }
 
-/// Returns the event a payment-method change at `now` raises: one when the
-/// user had a `new_device` event within `window_secs` before.
+/// Returns the hold on a payment-method change at `now` from the device
+/// with `fingerprint`: one when that device had a `new_device` login within
+/// `window_secs` before. A session without a fingerprint matches new-device
+/// logins that sent none. Other devices of the user, such as the one it
+/// registered with, are not held.
 pub async fn payment_change_event(
     store: &dyn SecurityStore,
     user_id: Uuid,
+    fingerprint: Option<&str>,
     window_secs: u64,
     now: OffsetDateTime,
-) -> Result<Option<SecurityEvent>, StoreError> {
-    let since = now - time::Duration::seconds(window_secs as i64);
+) -> Result<Option<NewDeviceHold>, StoreError> {
+    let window = time::Duration::seconds(window_secs as i64);
+    let since = now - window;
     if !store
         .has_security_event_since(user_id, kind::NEW_DEVICE, since)
         .await?
     {
         return Ok(None);
     }
-    let event = SecurityEvent::new(kind::NEW_DEVICE_PAYMENT_CHANGE, Severity::High)
+    let Some(latest) = latest_new_device_login(store, user_id, fingerprint, since).await? else {
+        return Ok(None);
+    };
+    let allowed_at = latest + window;
+    let event = SecurityEvent::new(kind::NEW_DEVICE_PAYMENT_CHANGE, Severity::Medium)
         .user(Some(user_id))
-        .details(serde_json::json!({ "window_secs": window_secs }));
-    Ok(Some(event))
+        .details(serde_json::json!({
+            "device_fingerprint": fingerprint,
+            "window_secs": window_secs,
+            "allowed_at": allowed_at.unix_timestamp(),
+        }));
+    Ok(Some(NewDeviceHold { event, allowed_at }))
+}
+
+/// Returns the time of the user's latest `new_device` event at or after
+/// `since` whose device fingerprint is `fingerprint`.
+async fn latest_new_device_login(
+    store: &dyn SecurityStore,
+    user_id: Uuid,
+    fingerprint: Option<&str>,
+    since: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    const PAGE: u32 = 100;
+    let mut latest = None;
+    let mut after = None;
+    loop {
+        let page = store
+            .list_security_events(SecurityEventQuery {
+                user_id: Some(user_id),
+                kind: Some(kind::NEW_DEVICE.to_owned()),
+                after,
+                limit: PAGE,
+                ..SecurityEventQuery::default()
+            })
+            .await?;
+        for row in &page {
+            let details: serde_json::Value =
+                serde_json::from_str(&row.details).unwrap_or(serde_json::Value::Null);
+            let same_device =
+                details.get("device_fingerprint").and_then(|v| v.as_str()) == fingerprint;
+            if same_device && row.created_at >= since {
+                latest = latest.max(Some(row.created_at));
+            }
+        }
+        if page.len() < PAGE as usize {
+            return Ok(latest);
+        }
+        after = page.last().map(|row| row.id);
+    }
 }
 
 #[cfg(test)]

@@ -147,18 +147,33 @@ pub async fn payment_change_after_new_device(backend: &TestBackend) {
         .expect("insert stale");
     let now = now_seconds();
 
-    let raised = payment_change_event(store, recent, 3600, now)
+    let raised = payment_change_event(store, recent, None, 3600, now)
         .await
         .expect("check recent")
-        .expect("a new device an hour ago raises an event");
-    assert_eq!(raised.kind, kind::NEW_DEVICE_PAYMENT_CHANGE);
-    assert_eq!(raised.severity, sharepay_server::security::Severity::High);
-    assert_eq!(raised.user_id, Some(recent));
-    let stale_event = payment_change_event(store, stale, 3600, now)
+        .expect("a new device a minute ago holds the change");
+    assert_eq!(raised.event.kind, kind::NEW_DEVICE_PAYMENT_CHANGE);
+    assert_eq!(
+        raised.event.severity,
+        sharepay_server::security::Severity::Medium
+    );
+    assert_eq!(raised.event.user_id, Some(recent));
+    // The event was stored a moment before `now`, up to a second earlier.
+    let expected = now - Duration::seconds(60) + Duration::seconds(3600);
+    assert!(raised.allowed_at <= expected, "{}", raised.allowed_at);
+    assert!(
+        raised.allowed_at >= expected - Duration::seconds(1),
+        "{}",
+        raised.allowed_at
+    );
+    let other_device = payment_change_event(store, recent, Some("older-phone"), 3600, now)
+        .await
+        .expect("check another device");
+    assert!(other_device.is_none());
+    let stale_event = payment_change_event(store, stale, None, 3600, now)
         .await
         .expect("check stale");
     assert!(stale_event.is_none());
-    let no_event = payment_change_event(store, none, 3600, now)
+    let no_event = payment_change_event(store, none, None, 3600, now)
         .await
         .expect("check none");
     assert!(no_event.is_none());
