@@ -216,13 +216,18 @@ async fn bill_split_and_pay_commands() {
         .await;
     assert!(stderr.contains("card_number: "), "{stderr}");
     assert!(!stderr.contains("4242424242424241"), "{stderr}");
-    // A valid card reaches the vault, but this session has no MFA check,
-    // and no code follows on standard input.
+    // A valid card, but this session has no MFA check: the terminal sends
+    // a step-up code by email, and no code follows on standard input.
+    let mailbox = server_dir.join("mailbox");
+    let codes_before = mailbox_codes(&mailbox, "cli.bea@example.org").len();
     let stderr = participant
         .fails(&card_args, &format!("{APPROVED_VISA}\n123\n"))
         .await;
     assert!(stderr.contains("needs a recent second check"), "{stderr}");
     assert!(stderr.contains("saving the card failed"), "{stderr}");
+    // The unused step-up code arrives before the second device asks for
+    // its own, so the two are never confused.
+    wait_for_code(&mailbox, "cli.bea@example.org", codes_before + 1).await;
 
     let (declined, approved_card) = save_cards_on_second_device(
         &server,

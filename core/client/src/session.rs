@@ -350,11 +350,7 @@ impl SharePayClient {
             .map(|dir| dir.join(REFRESH_LOCK_FILE))
             .ok_or_else(|| ClientError::Storage("the store has no folder".into()))?;
         tokio::task::spawn_blocking(move || {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
+            let file = crate::store::open_private_file(&path, false)?;
             file.lock()?;
             Ok::<_, std::io::Error>(file)
         })

@@ -302,7 +302,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Opens `path` for writing, creating it if missing, and sets mode 0600 on
 /// Unix whether or not the file existed. `truncate` empties the file.
-fn open_private_file(path: &Path, truncate: bool) -> std::io::Result<fs::File> {
+pub(crate) fn open_private_file(path: &Path, truncate: bool) -> std::io::Result<fs::File> {
     let file = fs::OpenOptions::new()
         .write(true)
         .create(true)
