@@ -42,7 +42,7 @@ struct Account {
 const PRIMARY_PAYER: Account = Account {
     role_label: "primary payer",
     email: "primary.payer@example.org",
-    password: "Harbour-Lantern-7315!",
+    password: "Harbour-Lantern-Quill-731!",
 };
 
 /// One participant per dwelling unit, in the order of [`household::METER_PLANS`].
@@ -50,24 +50,24 @@ const PARTICIPANTS: [Account; 3] = [
     Account {
         role_label: "participant of unit 1",
         email: "unit1.participant@example.org",
-        password: "Quarry-Violet-2846!",
+        password: "Quarry-Violet-Anchor-284!",
     },
     Account {
         role_label: "participant of unit 2",
         email: "unit2.participant@example.org",
-        password: "Saffron-Glacier-9031!",
+        password: "Saffron-Glacier-Pebble-903!",
     },
     Account {
         role_label: "participant of unit 3",
         email: "unit3.participant@example.org",
-        password: "Tundra-Mosaic-4472!",
+        password: "Tundra-Mosaic-Falcon-447!",
     },
 ];
 
 const METER_READER: Account = Account {
     role_label: "meter reader",
     email: "meter.reader@example.org",
-    password: "Copper-Kettle-5519!",
+    password: "Copper-Kettle-Meadow-551!",
 };
 
 /// Retry timing of the reader's outbox: short, so the offline sync gives up

@@ -335,7 +335,7 @@ async fn step_up_expires_after_window() {
     let token = live.access_token(email, "phone-a").await;
     let change = json!({
         "current_password": http_support::GOOD_PASSWORD,
-        "new_password": "Copper-Harbor-Lamp-5521!",
+        "new_password": "Copper-Harbor-Lamp-917!",
     });
 
     let (status, problem) = live.post("/v1/me/password", Some(&token), &change).await;
@@ -366,8 +366,8 @@ async fn step_up_expires_after_window() {
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let back = json!({
-        "current_password": "Copper-Harbor-Lamp-5521!",
-        "new_password": "Velvet-Canyon-Drum-7734!",
+        "current_password": "Copper-Harbor-Lamp-917!",
+        "new_password": "Velvet-Canyon-Drum-482!",
     });
     let (status, problem) = live.post("/v1/me/password", Some(&token), &back).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");

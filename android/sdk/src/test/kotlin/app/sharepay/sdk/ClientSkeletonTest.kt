@@ -156,7 +156,7 @@ class ClientSkeletonTest {
 
     private companion object {
         // Meets the server's password policy: 10+ characters, mixed case, digit, symbol.
-        const val PASSWORD = "Tulip-Harbor-4821!"
+        const val PASSWORD = "Tulip-Harbor-Quartz-482!"
     }
 }
 

@@ -145,7 +145,7 @@ class HouseholdSessionTest {
 
     private companion object {
         // Meets the server's password policy: 10+ characters, mixed case, digit, symbol.
-        const val PASSWORD = "Tulip-Harbor-4821!"
+        const val PASSWORD = "Tulip-Harbor-Quartz-482!"
         const val EVENT_TIMEOUT_MS = 5_000L
     }
 }

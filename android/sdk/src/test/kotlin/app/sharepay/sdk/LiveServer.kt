@@ -16,7 +16,7 @@ import java.util.UUID
 object LiveServer {
 
     // Meets the server's password policy: 10+ characters, mixed case, digit, symbol.
-    const val PASSWORD = "Tulip-Harbor-4821!"
+    const val PASSWORD = "Tulip-Harbor-Quartz-482!"
 
     fun config(dataDir: File): SharePayConfig = SharePayConfig(
         baseUrl = variable("SHAREPAY_TEST_URL"),
