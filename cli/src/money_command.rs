@@ -171,8 +171,8 @@ async fn card(client: &SharePayClient, command: CardCommand) -> anyhow::Result<(
                 let number = read_secret_line(&mut input, "card number")?;
                 (number, read_secret_line(&mut input, "CVC")?)
             };
-            // A new card needs a recent second check; the first attempt
-            // tells whether one is due.
+            // A new card needs a recent second check. The first attempt
+            // shows whether one is due.
             let method = with_step_up(client, || {
                 client.save_card(NewCard {
                     number: number.clone(),

@@ -154,10 +154,10 @@ pub async fn sign_in_new_device(server: &TestServer, client: &SharePayClient, em
         .expect("pass MFA with the emailed code");
 }
 
-/// The six-digit MFA codes (login and step-up) in the messages to
-/// `recipient`, oldest file first. Other coded messages, such as the email
-/// verification sent at registration, are left out: they may arrive late
-/// and would pass for the code a test waits for.
+/// Returns the six-digit MFA codes (login and step-up) sent to `recipient`,
+/// oldest file first. Other coded messages, such as the email verification
+/// sent at registration, are skipped because one may arrive late and be
+/// mistaken for the code a test waits for.
 pub fn mailbox_codes(mailbox: &Path, recipient: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(mailbox) else {
         return Vec::new();

@@ -251,7 +251,7 @@ async fn error_from_response(response: Response) -> ClientError {
         StatusCode::UNAUTHORIZED => ClientError::Unauthorized(message),
         StatusCode::FORBIDDEN if problem.as_ref().is_some_and(is_step_up_required) => {
             ClientError::StepUpRequired {
-                methods: problem.as_ref().map(step_up_methods).unwrap_or_default(),
+                methods: problem.map(|problem| problem.methods).unwrap_or_default(),
             }
         }
         StatusCode::FORBIDDEN => ClientError::Forbidden(message),
@@ -274,11 +274,6 @@ fn is_step_up_required(problem: &Problem) -> bool {
         || problem
             .problem_type
             .ends_with(&format!("/{STEP_UP_REQUIRED}"))
-}
-
-/// The methods of a `step-up-required` problem, from its `methods` member.
-fn step_up_methods(problem: &Problem) -> Vec<String> {
-    problem.methods.clone()
 }
 
 /// Formats a problem as its `detail`, followed in parentheses by the field
@@ -331,10 +326,7 @@ mod tests {
         let problem = problem("step-up-required", &["webauthn", "totp", "recovery_code"]);
 
         assert!(is_step_up_required(&problem));
-        assert_eq!(
-            step_up_methods(&problem),
-            vec!["webauthn", "totp", "recovery_code"]
-        );
+        assert_eq!(problem.methods, vec!["webauthn", "totp", "recovery_code"]);
     }
 
     #[test]
@@ -348,7 +340,7 @@ mod tests {
         assert!(is_step_up_required(&uri));
         assert!(!is_step_up_required(&other));
         assert!(!is_step_up_required(&suffix_only));
-        assert!(step_up_methods(&slug).is_empty());
+        assert!(slug.methods.is_empty());
     }
 
     fn field_problem(detail: &str, errors: &[(&str, &str)]) -> Problem {

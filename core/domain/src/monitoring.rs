@@ -275,8 +275,8 @@ fn earlier_payments<'a>(
     earlier
 }
 
-/// Whether `earlier` is another payment of the same user inside the window
-/// that ends at `payment`.
+/// Returns whether `earlier` is another payment of the same user inside the
+/// window that ends at `payment`.
 fn is_earlier(payment: &PaymentRecord, earlier: &PaymentRecord, window_seconds: i64) -> bool {
     let start = payment.at.0.saturating_sub(window_seconds);
     earlier.user == payment.user

@@ -85,8 +85,8 @@ pub struct SecurityConfig {
     /// Refused access tokens naming one subject.
     pub refused_tokens_per_subject: Threshold,
     /// Seconds after a device's `new_device` login in which that device may
-    /// not change payment methods; an attempt raises a medium-severity
-    /// event and does not lock the account.
+    /// not change payment methods. An attempt raises a medium-severity
+    /// event, which does not lock the account.
     pub new_device_payment_window_secs: u64,
     /// Keys each rule counter keeps; when full, new keys are not counted
     /// until old ones expire.
