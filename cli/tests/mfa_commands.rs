@@ -69,7 +69,13 @@ async fn run_ok(mut command: Command) -> String {
 fn wait_for_emailed_code(mailbox: &Path, index: usize) -> String {
     for _ in 0..200 {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(mailbox)
-            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
+                    .collect()
+            })
             .unwrap_or_default();
         paths.sort();
         let to = format!("To: {EMAIL}");

@@ -165,6 +165,9 @@ pub fn mailbox_codes(mailbox: &Path, recipient: &str) -> Vec<String> {
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
+        // A message being written is a hidden `.partial` file; only
+        // finished messages end in `.txt`.
+        .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
         .collect();
     files.sort();
     files

@@ -4,8 +4,10 @@
 //!
 //! File names start with the message's creation time in UTC
 //! (`20261204T183800.123456Z`) followed by the channel and the message id,
-//! so sorting the names sorts the messages by time. A file is written under
-//! a temporary name and renamed, so a reader never sees half a message.
+//! so sorting the names sorts the messages by time. A message is first
+//! written as a hidden `.<name>.partial` file and then renamed to its
+//! `.txt` name, so a reader that takes only `.txt` files never sees half a
+//! message.
 
 use std::path::{Path, PathBuf};
 

@@ -336,7 +336,11 @@ fn security_codes(mailbox: &std::path::Path, email: &str) -> Vec<(std::path::Pat
     };
     let to = format!("To: {email}");
     let mut codes = Vec::new();
-    for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
+    let finished = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "txt"));
+    for path in finished {
         let Ok(message) = std::fs::read_to_string(&path) else {
             continue;
         };

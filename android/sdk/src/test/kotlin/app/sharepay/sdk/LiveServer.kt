@@ -51,9 +51,11 @@ object LiveServer {
     /**
      * Lists the six-digit security codes sent to [recipient], oldest first. The mailbox writes one
      * file per message, named by its UTC creation time, with headers, a blank line and the body.
+     * A message still being written is a hidden `.partial` file, so only `.txt` files count.
      */
     fun emailedCodes(recipient: String): List<String> {
-        val files = mailboxDir().listFiles()?.sortedBy { it.name } ?: return emptyList()
+        val files = mailboxDir().listFiles { file -> file.name.endsWith(".txt") }
+            ?.sortedBy { it.name } ?: return emptyList()
         return files
             .map { it.readText() }
             .filter { it.contains("To: $recipient") && it.contains("security code") }
