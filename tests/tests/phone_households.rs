@@ -146,7 +146,8 @@ async fn refusals_are_typed() {
         .accept_invitation(&SecretString::from(invitation.code))
         .await
         .expect_err("a code works once");
-    assert!(matches!(error, ClientError::NotFound(_)), "{error:?}");
+    assert!(matches!(error, ClientError::Conflict(_)), "{error:?}");
+    assert!(error.to_string().contains("already used"), "{error}");
 
     let error = other
         .accept_invitation(&SecretString::from("  ".to_owned()))

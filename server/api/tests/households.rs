@@ -245,10 +245,12 @@ async fn invitation_codes_single_use(backend: TestBackend) {
         .as_user(&first, "POST", "/v1/invitations/accept", Some(&accept))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = api
+    let (status, problem) = api
         .as_user(&second, "POST", "/v1/invitations/accept", Some(&accept))
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "a used code is refused");
+    assert_eq!(status, StatusCode::CONFLICT, "a used code is refused");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(detail.contains("already used"), "{detail}");
     let (status, _) = api
         .as_user(
             &second,

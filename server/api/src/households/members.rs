@@ -106,8 +106,8 @@ pub async fn create_invitation(
     request_body = AcceptInvitationRequest,
     responses(
         (status = 200, description = "The caller is now a member.", body = MemberResponse),
-        (status = 404, description = "The code is unknown, expired or already used.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The caller is already a member of the household; the invitation stays unused.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No invitation has this code.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code has expired or was already used, or the caller is already a member of the household (the invitation then stays unused); the detail says which.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn accept_invitation(
@@ -134,8 +134,26 @@ pub async fn accept_invitation(
     let (result, reason) = match outcome {
         AcceptOutcome::Accepted(member) => (Ok(member), "accepted"),
         AcceptOutcome::Unknown => (Err(ApiError::NotFound), "unknown code"),
-        AcceptOutcome::Expired => (Err(ApiError::NotFound), "expired"),
-        AcceptOutcome::AlreadyUsed => (Err(ApiError::NotFound), "already used"),
+        // Whoever holds a valid code may learn what became of it. An
+        // invitee who finds their code used by someone else should know,
+        // so that the household can remove that person.
+        AcceptOutcome::Expired => (
+            Err(ApiError::Conflict {
+                detail: "this invitation code has expired; ask a primary payer of the \
+                         household for a new invitation"
+                    .to_owned(),
+            }),
+            "expired",
+        ),
+        AcceptOutcome::AlreadyUsed => (
+            Err(ApiError::Conflict {
+                detail: "this invitation code was already used; ask a primary payer of the \
+                         household for a new invitation, and tell them if it was not you who \
+                         used it"
+                    .to_owned(),
+            }),
+            "already used",
+        ),
         AcceptOutcome::AlreadyMember => (
             Err(ApiError::Conflict {
                 detail: "you are already a member of this household; the invitation was not \
