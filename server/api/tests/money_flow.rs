@@ -795,7 +795,44 @@ async fn failed_refund_posts_nothing(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
+/// A meter reader reads meters for the household and owes no share, so a
+/// bill that names one is refused on that member's field.
+async fn meter_reader_owes_no_share(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let household = billed_household(&api).await;
+    let body = json!({
+        "amount": {"minor": 9_000, "currency": "EUR"},
+        "period_start": "2026-11-01",
+        "period_end": "2026-11-30",
+        "provider": "City Water",
+        "split_mode": "equal",
+        "members": [
+            {"user_id": household.alice.user_id},
+            {"user_id": household.reader.user_id},
+        ],
+    });
+
+    let (status, problem) = api
+        .as_user(
+            &household.payer,
+            "POST",
+            &format!("/v1/households/{}/bills", household.id),
+            Some(&body),
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "members[1].user_id",
+        "{problem}"
+    );
+    let message = problem["errors"][0]["message"].as_str().expect("message");
+    assert!(message.contains("meter reader"), "{message}");
+    api.server.shutdown().await;
+}
+
 on_both_backends!(
+    meter_reader_owes_no_share,
     whole_money_flow,
     failed_refund_posts_nothing,
     payment_retries_charge_once,

@@ -42,6 +42,12 @@ impl Role {
     pub const fn is_household_role(&self) -> bool {
         !matches!(self, Role::SystemAdministrator)
     }
+
+    /// Whether a member with this role may owe a share of a bill. Meter
+    /// readers read meters for the household and pay nothing.
+    pub const fn owes_bill_shares(&self) -> bool {
+        matches!(self, Role::PrimaryPayer | Role::Participant)
+    }
 }
 
 /// Whose permissions a matrix row lists: every signed-in user about their

@@ -142,10 +142,23 @@ async fn check_members(
         .members
         .iter()
         .enumerate()
-        .filter(|(_, member)| !members.iter().any(|row| row.user_id == member.user_id))
-        .map(|(index, _)| FieldError {
-            field: format!("members[{index}].user_id"),
-            message: "is not a member of this household; invite them first".to_owned(),
+        .filter_map(|(index, member)| {
+            let field = format!("members[{index}].user_id");
+            match members.iter().find(|row| row.user_id == member.user_id) {
+                None => Some(FieldError {
+                    field,
+                    message: "is not a member of this household; invite them first".to_owned(),
+                }),
+                Some(row) if !row.role.owes_bill_shares() => Some(FieldError {
+                    field,
+                    message: format!(
+                        "is this household's {}, who owes no share; leave them out, or \
+                         change their role to participant first",
+                        row.role.name().replace('_', " ")
+                    ),
+                }),
+                Some(_) => None,
+            }
         })
         .collect();
     if errors.is_empty() {
