@@ -32,7 +32,7 @@ pub async fn login(
             .register(email, password.clone())
             .await
             .context("registration failed")?;
-        println!("registered {email} as user {user_id}");
+        say!("registered {email} as user {user_id}");
     }
     match client.login(email, password).await {
         Ok(()) => {}
@@ -42,7 +42,7 @@ pub async fn login(
         Err(error) => return Err(anyhow::Error::new(error).context("login failed")),
     }
     profile.save(data_dir)?;
-    println!("logged in as {email} at {}", profile.server_url);
+    say!("logged in as {email} at {}", profile.server_url);
     Ok(())
 }
 
@@ -67,9 +67,9 @@ fn read_password() -> anyhow::Result<SecretString> {
 /// Ends the session on the server and wipes it here.
 pub async fn logout(client: &SharePayClient) -> anyhow::Result<()> {
     if client.logout().await? {
-        println!("logged out; the session ended on the server and was wiped here");
+        say!("logged out; the session ended on the server and was wiped here");
     } else {
-        println!(
+        say!(
             "logged out here; the server could not be told, so the session ends there when it expires"
         );
     }
@@ -79,16 +79,19 @@ pub async fn logout(client: &SharePayClient) -> anyhow::Result<()> {
 /// Sends the queued readings and prints the counts.
 pub async fn sync(client: &SharePayClient) -> anyhow::Result<()> {
     let summary = client.sync_now().await.context("sync failed")?;
-    println!(
+    say!(
         "sync: accepted {}, flagged {}, rejected {}, still queued {}",
-        summary.accepted, summary.flagged, summary.rejected, summary.pending
+        summary.accepted,
+        summary.flagged,
+        summary.rejected,
+        summary.pending
     );
     if summary.authentication_required {
         bail!("not signed in, or the session was ended on the server; run `sharepay login` again");
     }
     let state = client.sync_state()?;
     if let Some(error) = state.last_error.filter(|_| state.pending > 0) {
-        println!("  last error of the oldest queued reading: {error}");
+        say!("  last error of the oldest queued reading: {error}");
     }
     Ok(())
 }
@@ -96,14 +99,14 @@ pub async fn sync(client: &SharePayClient) -> anyhow::Result<()> {
 /// Prints the user's sessions, oldest first.
 pub async fn list_sessions(client: &SharePayClient) -> anyhow::Result<()> {
     let sessions = client.sessions().await?;
-    println!("{}", crate::count(sessions.len(), "session"));
+    say!("{}", crate::count(sessions.len(), "session"));
     for session in sessions {
         let marker = if session.current {
             " (this device)"
         } else {
             ""
         };
-        println!(
+        say!(
             "  {}{marker}: last seen {} from {}, expires {}",
             session.id,
             session.last_seen_at,
@@ -119,13 +122,13 @@ pub async fn end_session(client: &SharePayClient, session_id: &str) -> anyhow::R
         .end_session(session_id)
         .await
         .with_context(|| format!("cannot end session {session_id}"))?;
-    println!("ended session {session_id}");
+    say!("ended session {session_id}");
     Ok(())
 }
 
 pub async fn end_other_sessions(client: &SharePayClient) -> anyhow::Result<()> {
     let ended = client.end_other_sessions().await?;
-    println!(
+    say!(
         "ended {} other {}; this one stays",
         ended,
         crate::noun(usize::try_from(ended).unwrap_or(usize::MAX), "session")

@@ -10,14 +10,14 @@ use sharepay_domain::wire::households::{CreateMeterRequest, HouseholdResponse};
 
 pub async fn create(client: &SharePayClient, name: &str) -> anyhow::Result<()> {
     let household = client.create_household(name).await?;
-    println!("created household {}", household.household_id);
+    say!("created household {}", household.household_id);
     print_household(&household);
     Ok(())
 }
 
 pub async fn list(client: &SharePayClient) -> anyhow::Result<()> {
     let households = client.households().await?;
-    println!("{}", crate::count(households.len(), "household"));
+    say!("{}", crate::count(households.len(), "household"));
     for household in &households {
         print_household(household);
     }
@@ -28,12 +28,12 @@ pub async fn show(client: &SharePayClient, household_id: &str) -> anyhow::Result
     let household = client.household(household_id).await?;
     print_household(&household);
     let members = client.members(household_id).await?;
-    println!("  {}", crate::count(members.len(), "member"));
+    say!("  {}", crate::count(members.len(), "member"));
     Ok(())
 }
 
 fn print_household(household: &HouseholdResponse) {
-    println!(
+    say!(
         "  {}: {} (your role: {}, created {})",
         household.household_id,
         household.name,
@@ -52,15 +52,13 @@ pub async fn invite(
     let invitation = client
         .create_invitation(household_id, role, expires_in_hours)
         .await?;
-    println!(
+    say!(
         "invitation code {} for role {}, valid until {}",
         invitation.code,
         invitation.role.name(),
         invitation.expires_at
     );
-    println!(
-        "  the code is shown only now; the invited person runs `sharepay household accept CODE`"
-    );
+    say!("  the code is shown only now; the invited person runs `sharepay household accept CODE`");
     Ok(())
 }
 
@@ -69,7 +67,7 @@ pub async fn accept(client: &SharePayClient, code: &str) -> anyhow::Result<()> {
         .accept_invitation(&SecretString::from(code.to_owned()))
         .await
         .context("cannot accept the invitation")?;
-    println!(
+    say!(
         "joined household {} as {}",
         membership.household_id,
         membership.role.name()
@@ -79,9 +77,9 @@ pub async fn accept(client: &SharePayClient, code: &str) -> anyhow::Result<()> {
 
 pub async fn members(client: &SharePayClient, household_id: &str) -> anyhow::Result<()> {
     let members = client.members(household_id).await?;
-    println!("{}", crate::count(members.len(), "member"));
+    say!("{}", crate::count(members.len(), "member"));
     for member in members {
-        println!(
+        say!(
             "  {}: {} since {}",
             member.user_id,
             member.role.name(),
@@ -97,7 +95,7 @@ pub async fn add_meter(
     meter: CreateMeterRequest,
 ) -> anyhow::Result<()> {
     let created = client.add_meter(household_id, &meter).await?;
-    println!(
+    say!(
         "added meter {} (serial {}, {} digits, {})",
         created.meter_id,
         created.serial,
@@ -109,9 +107,9 @@ pub async fn add_meter(
 
 pub async fn list_meters(client: &SharePayClient, household_id: &str) -> anyhow::Result<()> {
     let meters = client.meters(household_id).await?;
-    println!("{}", crate::count(meters.len(), "meter"));
+    say!("{}", crate::count(meters.len(), "meter"));
     for meter in meters {
-        println!(
+        say!(
             "  {}: serial {}, {} digits, {}{}",
             meter.meter_id,
             meter.serial,
@@ -128,7 +126,7 @@ pub async fn list_meters(client: &SharePayClient, household_id: &str) -> anyhow:
 
 pub async fn assign(client: &SharePayClient, meter_id: &str, user_id: &str) -> anyhow::Result<()> {
     client.assign_meter_reader(meter_id, user_id).await?;
-    println!("user {user_id} may now read meter {meter_id}");
+    say!("user {user_id} may now read meter {meter_id}");
     Ok(())
 }
 

@@ -1,5 +1,8 @@
 //! `sharepay`: the terminal shell of the SharePay phone core.
 
+#[macro_use]
+mod output;
+
 mod account_command;
 mod demo;
 mod file_key_wrapper;

@@ -87,12 +87,12 @@ pub async fn run(client: &SharePayClient, command: MfaCommand) -> anyhow::Result
         }
         MfaCommand::Remove(RemoveCommand::Totp) => {
             with_step_up(client, || client.disable_totp()).await?;
-            println!("TOTP is disabled");
+            say!("TOTP is disabled");
             Ok(())
         }
         MfaCommand::Remove(RemoveCommand::Passkey { credential_id }) => {
             with_step_up(client, || client.remove_passkey(&credential_id)).await?;
-            println!("removed passkey {credential_id}");
+            say!("removed passkey {credential_id}");
             Ok(())
         }
         MfaCommand::StepUp { method } => {
@@ -105,8 +105,8 @@ pub async fn run(client: &SharePayClient, command: MfaCommand) -> anyhow::Result
 async fn list(client: &SharePayClient) -> anyhow::Result<()> {
     let factors = client.mfa_factors().await?;
     let state = |on: bool| if on { "enabled" } else { "off" };
-    println!("totp: {}", state(factors.totp_enabled));
-    println!(
+    say!("totp: {}", state(factors.totp_enabled));
+    say!(
         "email: {}",
         if factors.email_verified {
             "verified"
@@ -114,7 +114,7 @@ async fn list(client: &SharePayClient) -> anyhow::Result<()> {
             "not verified"
         }
     );
-    println!(
+    say!(
         "phone: {}",
         if factors.phone_verified {
             "verified"
@@ -122,10 +122,10 @@ async fn list(client: &SharePayClient) -> anyhow::Result<()> {
             "none"
         }
     );
-    println!("recovery codes left: {}", factors.recovery_codes_left);
-    println!("{}", crate::count(factors.passkeys.len(), "passkey"));
+    say!("recovery codes left: {}", factors.recovery_codes_left);
+    say!("{}", crate::count(factors.passkeys.len(), "passkey"));
     for passkey in &factors.passkeys {
-        println!(
+        say!(
             "  {}: {} ({}), added {}, last used {}",
             passkey.id,
             passkey.name,
@@ -134,14 +134,14 @@ async fn list(client: &SharePayClient) -> anyhow::Result<()> {
             passkey.last_used_at.as_deref().unwrap_or("never")
         );
     }
-    println!("methods: {}", factors.methods.join(", "));
+    say!("methods: {}", factors.methods.join(", "));
     Ok(())
 }
 
 async fn enroll_totp(client: &SharePayClient, qr_png: Option<&Path>) -> anyhow::Result<()> {
     let enrollment = with_step_up(client, || client.start_totp_enrollment()).await?;
-    println!("otpauth URI: {}", enrollment.otpauth_uri.expose_secret());
-    println!("secret: {}", enrollment.secret.expose_secret());
+    say!("otpauth URI: {}", enrollment.otpauth_uri.expose_secret());
+    say!("secret: {}", enrollment.secret.expose_secret());
     match (qr_png, &enrollment.qr_png_base64) {
         (Some(path), Some(qr)) => {
             let png = BASE64
@@ -149,7 +149,7 @@ async fn enroll_totp(client: &SharePayClient, qr_png: Option<&Path>) -> anyhow::
                 .context("the server sent a QR code that is not valid base64")?;
             crate::private_files::write_private_file(path, &png)
                 .with_context(|| format!("cannot write the QR code to {}", path.display()))?;
-            println!("QR code written to {}", path.display());
+            say!("QR code written to {}", path.display());
         }
         (Some(_), None) => {
             eprintln!("the server sent no QR code; add the account with the URI or the secret")
@@ -162,18 +162,18 @@ async fn enroll_totp(client: &SharePayClient, qr_png: Option<&Path>) -> anyhow::
         .confirm_totp_enrollment(code)
         .await
         .context("TOTP was not enabled")?;
-    println!("TOTP is enabled");
+    say!("TOTP is enabled");
     print_recovery_codes(&codes);
     Ok(())
 }
 
 fn print_recovery_codes(codes: &RecoveryCodes) {
-    println!(
+    say!(
         "{} recovery codes, shown only this once; keep them somewhere safe:",
         codes.codes.len()
     );
     for code in &codes.codes {
-        println!("  {}", code.expose_secret());
+        say!("  {}", code.expose_secret());
     }
 }
 

@@ -136,7 +136,7 @@ pub async fn run(client: &SharePayClient, command: MoneyCommand) -> anyhow::Resu
         MoneyCommand::Bill(command) => bill(client, command).await,
         MoneyCommand::Split(SplitCommand::Approve { bill_id }) => {
             let split = client.approve_bill(&bill_id).await?;
-            println!("approved bill {bill_id}; its split is frozen");
+            say!("approved bill {bill_id}; its split is frozen");
             print_split_lines(&split.split.lines);
             Ok(())
         }
@@ -184,20 +184,20 @@ async fn card(client: &SharePayClient, command: CardCommand) -> anyhow::Result<(
             })
             .await
             .context("saving the card failed")?;
-            println!("saved card {}", describe_card(&method));
+            say!("saved card {}", describe_card(&method));
             Ok(())
         }
         CardCommand::List => {
             let methods = client.payment_methods().await?;
-            println!("{}", crate::count(methods.len(), "saved card"));
+            say!("{}", crate::count(methods.len(), "saved card"));
             for method in &methods {
-                println!("  {}", describe_card(method));
+                say!("  {}", describe_card(method));
             }
             Ok(())
         }
         CardCommand::Remove { payment_method_id } => {
             client.remove_card(&payment_method_id).await?;
-            println!("removed card {payment_method_id}");
+            say!("removed card {payment_method_id}");
             Ok(())
         }
     }
@@ -275,12 +275,12 @@ async fn bill(client: &SharePayClient, command: BillCommand) -> anyhow::Result<(
             };
             let request = with_members(request, &members)?;
             let bill = client.add_bill(&household_id, &request).await?;
-            println!("added bill {}", bill.bill_id);
+            say!("added bill {}", bill.bill_id);
             show_bill(client, &bill).await
         }
         BillCommand::List { household_id } => {
             let bills = client.bills(&household_id).await?;
-            println!("{}", crate::count(bills.len(), "bill"));
+            say!("{}", crate::count(bills.len(), "bill"));
             for bill in &bills {
                 print_bill(bill);
             }
@@ -355,7 +355,7 @@ async fn show_bill(client: &SharePayClient, bill: &BillResponse) -> anyhow::Resu
     print_bill(bill);
     let split = client.bill_split(&bill.bill_id).await?;
     let state = if split.frozen { "frozen" } else { "proposed" };
-    println!("  split ({state}):");
+    say!("  split ({state}):");
     print_split_lines(&split.split.lines);
     for usage in &split.usage {
         let coverage = if usage.complete {
@@ -363,13 +363,13 @@ async fn show_bill(client: &SharePayClient, bill: &BillResponse) -> anyhow::Resu
         } else {
             " (readings do not cover the whole period)"
         };
-        println!("    usage of {}: {}{coverage}", usage.user_id, usage.usage);
+        say!("    usage of {}: {}{coverage}", usage.user_id, usage.usage);
     }
     Ok(())
 }
 
 fn print_bill(bill: &BillResponse) {
-    println!(
+    say!(
         "  {}: {} from {}, {} to {}, {} (standing charge {}), version {}, {:?}",
         bill.bill_id,
         format_money(&bill.amount),
@@ -385,7 +385,7 @@ fn print_bill(bill: &BillResponse) {
 
 fn print_split_lines(lines: &[SplitLineBody]) {
     for line in lines {
-        println!(
+        say!(
             "    {}: {} ({})",
             line.member_id,
             format_money(&line.amount),
@@ -399,7 +399,7 @@ async fn charges(client: &SharePayClient, household: Option<&str>) -> anyhow::Re
         Some(household_id) => client.household_charges(household_id).await?,
         None => client.my_charges().await?,
     };
-    println!("{}", crate::count(charges.len(), "charge"));
+    say!("{}", crate::count(charges.len(), "charge"));
     for charge in &charges {
         print_charge(charge);
     }
@@ -407,7 +407,7 @@ async fn charges(client: &SharePayClient, household: Option<&str>) -> anyhow::Re
 }
 
 fn print_charge(charge: &ChargeResponse) {
-    println!(
+    say!(
         "  {}: {} owed by {} for bill {}, {:?}",
         charge.charge_id,
         format_money(&charge.amount),
@@ -422,7 +422,7 @@ async fn pay(client: &SharePayClient, charge_id: &str, card: &str) -> anyhow::Re
         .pay_charge(charge_id, card)
         .await
         .with_context(|| format!("paying charge {charge_id} failed"))?;
-    println!(
+    say!(
         "paid charge {}: {} with card {}, payment {} {:?}",
         payment.charge_id,
         format_money(&payment.amount),
@@ -442,11 +442,11 @@ async fn statements(
 ) -> anyhow::Result<()> {
     let statements = client.statements(household_id, member, from, to).await?;
     if statements.is_empty() {
-        println!("no movements from {from} to {to}");
+        say!("no movements from {from} to {to}");
     }
     for statement in &statements {
         let settled = if statement.settled { "settled" } else { "open" };
-        println!(
+        say!(
             "statement of {} ({}) from {} to {}: opening {}, closing {}, {settled}",
             statement.user_id,
             statement.account,
@@ -456,7 +456,7 @@ async fn statements(
             format_money(&statement.closing_balance)
         );
         for line in &statement.lines {
-            println!(
+            say!(
                 "  {} {}: {} (balance {})",
                 line.at,
                 line.kind,

@@ -71,7 +71,7 @@ pub fn import(
         .enqueue_readings_once(&readings, now_ms)
         .with_context(|| format!("{name}: nothing was queued"))?;
 
-    println!(
+    say!(
         "queued {} readings from {name} in {} ({} already in the outbox)",
         queued.len(),
         store.path().display(),
@@ -79,7 +79,7 @@ pub fn import(
     );
     for one in &series {
         if let (Some(first), Some(last)) = (one.readings.first(), one.readings.last()) {
-            println!(
+            say!(
                 "  {}: {} readings, {} to {}, register {} kWh",
                 one.meter_id,
                 one.readings.len(),
@@ -140,7 +140,7 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
             .push(item);
     }
 
-    println!("{} in the outbox", crate::count(items.len(), "reading"));
+    say!("{} in the outbox", crate::count(items.len(), "reading"));
     for (meter, items) in by_meter {
         let queued = items.iter().filter(|i| !i.state.is_final()).count();
         let accepted = items
@@ -156,7 +156,7 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
             .filter(|i| matches!(i.state, OutboxState::Rejected { .. }))
             .count();
         let latest = items.last().map_or("", |i| i.reading.value.as_str());
-        println!(
+        say!(
             "  {meter}: queued {queued}, accepted {accepted}, flagged {flagged}, rejected {rejected}, latest {latest} kWh"
         );
         for item in items {
@@ -170,9 +170,10 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
             } else {
                 reasons.join("; ")
             };
-            println!(
+            say!(
                 "    {label}: {} kWh at {}: {reasons}",
-                item.reading.value, item.reading.reading_time
+                item.reading.value,
+                item.reading.reading_time
             );
         }
     }
@@ -205,9 +206,11 @@ pub fn submit(
         photo_sha256: None,
         location: None,
     })?;
-    println!(
+    say!(
         "queued reading {} of meter {} at {}; run `sharepay sync` to send it",
-        item.reading.value, item.reading.meter_id, item.reading.reading_time
+        item.reading.value,
+        item.reading.meter_id,
+        item.reading.reading_time
     );
     Ok(())
 }

@@ -25,6 +25,19 @@ const HOME: &str = "01890a5d-ac96-774b-bcce-b302099a8057";
 const LYON: &str = "01890a5d-ac96-774b-bcce-b302099a8101,01890a5d-ac96-774b-bcce-b302099a8102,\
                     01890a5d-ac96-774b-bcce-b302099a8103,01890a5d-ac96-774b-bcce-b302099a8104";
 
+/// Runs `sharepay reading import SOURCE --meter METERS --data-dir DATA_DIR`.
+fn import(source: &str, meters: &str, data_dir: &str) -> Output {
+    sharepay(&[
+        "reading",
+        "import",
+        source,
+        "--meter",
+        meters,
+        "--data-dir",
+        data_dir,
+    ])
+}
+
 fn list(data_dir: &Path) -> String {
     let output = sharepay(&[
         "reading",
@@ -45,15 +58,7 @@ fn import_queues_hourly_file() {
         "/data/electricity-usage-hourly.csv"
     );
 
-    let output = sharepay(&[
-        "reading",
-        "import",
-        file,
-        "--meter",
-        HOME,
-        "--data-dir",
-        data_dir,
-    ]);
+    let output = import(file, HOME, data_dir);
 
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
@@ -70,25 +75,40 @@ fn import_queues_hourly_file() {
     assert!(listed.contains("latest 1209.420 kWh"), "{listed}");
 }
 
+/// `sharepay reading list | head -0` closes the pipe before the first
+/// line: the command still succeeds, prints no panic, and the store stays
+/// readable.
+#[test]
+fn closed_stdout_is_not_a_failure() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data_dir = dir.path().to_str().expect("UTF-8 path");
+    let imported = import("builtin:hourly", HOME, data_dir);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_sharepay"))
+        .args(["reading", "list", "--data-dir", data_dir])
+        .env_remove("SHAREPAY_PHONE_DIR")
+        .stdout(writer)
+        .output()
+        .expect("run sharepay");
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    let listed = list(dir.path());
+    assert!(listed.contains("2713 readings in the outbox"), "{listed}");
+}
+
 #[test]
 fn import_twice_queues_once() {
     let dir = tempfile::tempdir().expect("dir");
     let data_dir = dir.path().to_str().expect("UTF-8 path");
-    let import = || {
-        sharepay(&[
-            "reading",
-            "import",
-            "builtin:minutely",
-            "--meter",
-            LYON,
-            "--data-dir",
-            data_dir,
-        ])
-    };
+    let import_minutely = || import("builtin:minutely", LYON, data_dir);
 
-    let first = import();
+    let first = import_minutely();
     assert!(first.status.success(), "{}", stderr(&first));
-    let second = import();
+    let second = import_minutely();
 
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(
@@ -146,30 +166,14 @@ fn import_splits_minutely_file() {
 fn import_error_queues_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let data_dir = dir.path().to_str().expect("UTF-8 path");
-    let first = sharepay(&[
-        "reading",
-        "import",
-        "builtin:hourly",
-        "--meter",
-        HOME,
-        "--data-dir",
-        data_dir,
-    ]);
+    let first = import("builtin:hourly", HOME, data_dir);
     assert!(first.status.success(), "{}", stderr(&first));
     let broken = dir.path().join("broken.csv");
     let mut text = include_str!("../data/electricity-usage-hourly.csv").to_owned();
     text.push_str("\r\n03/17/2012 02:00:00,0.3x,1,0,0");
     std::fs::write(&broken, text).expect("write broken file");
 
-    let output = sharepay(&[
-        "reading",
-        "import",
-        broken.to_str().expect("UTF-8"),
-        "--meter",
-        HOME,
-        "--data-dir",
-        data_dir,
-    ]);
+    let output = import(broken.to_str().expect("UTF-8"), HOME, data_dir);
 
     assert!(!output.status.success());
     let message = stderr(&output);
@@ -267,15 +271,7 @@ fn import_needs_meter_per_series() {
         "--data-dir",
         data_dir,
     ]);
-    let too_few = sharepay(&[
-        "reading",
-        "import",
-        "builtin:minutely",
-        "--meter",
-        HOME,
-        "--data-dir",
-        data_dir,
-    ]);
+    let too_few = import("builtin:minutely", HOME, data_dir);
 
     assert!(!missing.status.success());
     assert!(

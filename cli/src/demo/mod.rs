@@ -191,11 +191,11 @@ async fn sign_up(
 }
 
 fn step(text: &str) {
-    println!("==> {text}");
+    say!("==> {text}");
 }
 
 fn detail(text: &str) {
-    println!("    {text}");
+    say!("    {text}");
 }
 
 /// The terminal's device attributes for the fingerprint.
