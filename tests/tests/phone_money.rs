@@ -378,6 +378,13 @@ async fn decline_then_other_card_settles() {
         .expect("save the approved card");
     assert_eq!(declined.last4, "9995");
     assert_eq!(approved.brand, "visa");
+    // Saving the same card again gives back the card already saved.
+    let again = household
+        .alice
+        .save_card(card(APPROVED_VISA))
+        .await
+        .expect("save the approved card again");
+    assert_eq!(again.payment_method_id, approved.payment_method_id);
     let methods = household.alice.payment_methods().await.expect("methods");
     assert_eq!(methods.len(), 2);
     let displays = household.alice.card_displays().expect("displays");

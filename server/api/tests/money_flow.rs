@@ -195,6 +195,8 @@ async fn whole_money_flow(mut backend: TestBackend) {
 
     // Cards go to the vault; the API keeps tokens and display data.
     let alice_card = save_card(&api, &household.alice, APPROVED_VISA).await;
+    let alice_again = save_card(&api, &household.alice, APPROVED_VISA).await;
+    assert_eq!(alice_again, alice_card, "the same card is saved once");
     let bob_declined = save_card(&api, &household.bob, DECLINED_INSUFFICIENT_FUNDS).await;
     let bob_card = save_card(&api, &household.bob, APPROVED_MASTERCARD).await;
     let (_, methods) = api

@@ -16,6 +16,7 @@ use sharepay_domain::wire::payments::{
     RegisterPaymentMethodRequest,
 };
 use sharepay_vault::ServiceError;
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -25,6 +26,7 @@ use crate::error::ApiError;
 use crate::extract::{PathId, StrictJson};
 use crate::households::access::Access;
 use crate::households::{now, request_id, rfc3339};
+use crate::store::StoreError;
 use crate::store::money::PaymentMethodRow;
 
 /// A payment method of `owner`; account-wide, so it has no household.
@@ -98,6 +100,7 @@ pub async fn issue_intake_token(
     security(("bearer" = [])),
     request_body = RegisterPaymentMethodRequest,
     responses(
+        (status = 200, description = "This card was already saved: the existing payment method, unchanged.", body = PaymentMethodResponse),
         (status = 201, description = "The saved card, with display data only.", body = PaymentMethodResponse),
         (status = 400, description = "A field is invalid or the card has expired; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
@@ -142,11 +145,15 @@ pub async fn register_payment_method(
         created_at: now(),
         deleted_at: None,
     };
-    state
-        .store
-        .insert_payment_method(method.clone())
-        .await
-        .map_err(|e| ApiError::internal("storing a payment method", e))?;
+    match state.store.insert_payment_method(method.clone()).await {
+        Ok(()) => {}
+        // The vault hands back the first token when a user saves the same
+        // card again, so the card is already stored: return that one.
+        Err(StoreError::Duplicate(_)) => {
+            return saved_method(&state, caller.user_id, &method.vault_token).await;
+        }
+        Err(e) => return Err(ApiError::internal("storing a payment method", e)),
+    }
     super::audit_change(
         &state,
         caller.user_id,
@@ -159,6 +166,31 @@ pub async fn register_payment_method(
     .await?;
     tracing::info!(user_id = %caller.user_id, payment_method_id = %method.id, "saved a payment method");
     Ok((StatusCode::CREATED, Json(method_response(&method)?)))
+}
+
+/// Returns, for a repeated registration, the live payment method of
+/// `user_id` that holds `vault_token`.
+async fn saved_method(
+    state: &AppState,
+    user_id: Uuid,
+    vault_token: &str,
+) -> Result<(StatusCode, Json<PaymentMethodResponse>), ApiError> {
+    let methods = state
+        .store
+        .list_payment_methods(user_id)
+        .await
+        .map_err(|e| ApiError::internal("listing payment methods", e))?;
+    let existing = methods
+        .iter()
+        .find(|method| bool::from(method.vault_token.as_bytes().ct_eq(vault_token.as_bytes())))
+        .ok_or_else(|| {
+            ApiError::internal(
+                "finding a repeated payment method",
+                "the store refused a duplicate but lists no card with its token",
+            )
+        })?;
+    tracing::info!(%user_id, payment_method_id = %existing.id, "a saved card was saved again");
+    Ok((StatusCode::OK, Json(method_response(existing)?)))
 }
 
 #[utoipa::path(

@@ -277,6 +277,8 @@ pub trait MoneyStore: Send + Sync {
     /// Lists charges oldest first.
     async fn list_charges(&self, scope: ChargeScope) -> Result<Vec<ChargeRow>, StoreError>;
 
+    /// Stores a payment method; `Duplicate("vault token")` when the user
+    /// has a live one with the same vault token.
     async fn insert_payment_method(&self, method: PaymentMethodRow) -> Result<(), StoreError>;
     async fn find_payment_method(&self, id: Uuid) -> Result<Option<PaymentMethodRow>, StoreError>;
     /// Lists a user's payment methods that are not deleted, oldest first.

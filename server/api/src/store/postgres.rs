@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/0009_webauthn.sql"),
     include_str!("migrations/postgres/0010_money.sql"),
     include_str!("migrations/postgres/0011_payment_vault_charge_id.sql"),
+    include_str!("migrations/postgres/0012_payment_method_per_card.sql"),
 ];
 
 /// Advisory lock ids, arbitrary but fixed, so every instance takes the same.

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/sqlcipher/0009_webauthn.sql"),
     include_str!("migrations/sqlcipher/0010_money.sql"),
     include_str!("migrations/sqlcipher/0011_payment_vault_charge_id.sql"),
+    include_str!("migrations/sqlcipher/0012_payment_method_per_card.sql"),
 ];
 
 /// How long a statement waits for another process's lock (for example

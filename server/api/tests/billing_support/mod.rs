@@ -282,7 +282,11 @@ pub async fn save_card(api: &Api, caller: &Caller, number: &str) -> String {
             })),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{method}");
+    // 200 answers a card this user saved before.
+    assert!(
+        [StatusCode::CREATED, StatusCode::OK].contains(&status),
+        "{status}: {method}"
+    );
     method["payment_method_id"].as_str().expect("id").to_owned()
 }
 

@@ -475,7 +475,13 @@ impl MoneyStore for PostgresStore {
                 ],
             )
             .await
-            .map_err(pg_error)?;
+            .map_err(|e| {
+                if unique_constraint(&e).as_deref() == Some("payment_methods_live_token") {
+                    StoreError::Duplicate("vault token")
+                } else {
+                    pg_error(e)
+                }
+            })?;
         Ok(())
     }
 

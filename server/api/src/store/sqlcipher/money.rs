@@ -8,7 +8,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::readings::complete_in;
-use super::{SqlCipherStore, db_error, from_unix_seconds, is_primary_key_violation, uuid_from_row};
+use super::{
+    SqlCipherStore, db_error, from_unix_seconds, is_primary_key_violation, is_unique_violation,
+    uuid_from_row,
+};
 use crate::store::StoreError;
 use crate::store::money::{
     BillApproval, BillRow, ChargeRow, ChargeScope, DelegationRow, LedgerEntryRow,
@@ -444,7 +447,13 @@ impl MoneyStore for SqlCipherStore {
                         method.deleted_at.map(OffsetDateTime::unix_timestamp)
                     ],
                 )
-                .map_err(db_error)?;
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Duplicate("vault token")
+                    } else {
+                        db_error(e)
+                    }
+                })?;
             Ok(())
         })
         .await
