@@ -6,6 +6,7 @@
 
 mod http_support;
 mod identity_support;
+mod money_support;
 mod security_support;
 mod support;
 
@@ -320,6 +321,43 @@ fn card_body(token_letter: char) -> Value {
     })
 }
 
+/// Saves a test card at the embedded vault with an intake token of the
+/// session `access_token`, and returns the body that registers it.
+async fn card_at_vault(live: &Live, access_token: &str) -> Value {
+    let (status, intake) = live
+        .post_with("/v1/payment-methods/intake-token", access_token, &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{intake}");
+    let vault = live
+        .server
+        .vault_phone_endpoint
+        .as_ref()
+        .expect("the server embeds the vault");
+    let response = money_support::client_trusting(vault.ca_certificate_pem.as_bytes())
+        .post(format!("{}/v1/cards", vault.url))
+        .bearer_auth(intake["intake_token"].as_str().expect("intake token"))
+        .json(&json!({
+            "number": "4242424242424242",
+            "expiry_month": 12,
+            "expiry_year": 2030,
+            "cvc": "123",
+            "cardholder_name": "Test Holder",
+        }))
+        .send()
+        .await
+        .expect("the vault answers");
+    let status = response.status();
+    let card: Value = response.json().await.expect("card JSON");
+    assert_eq!(status, StatusCode::CREATED, "{card}");
+    json!({
+        "vault_token": card["token"],
+        "brand": card["brand"],
+        "last4": card["last4"],
+        "expiry_month": card["expiry_month"],
+        "expiry_year": card["expiry_year"],
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_device_card_rejected_without_lock() {
     let live = start_with(SecurityConfig::default()).await;
@@ -378,8 +416,9 @@ async fn new_device_card_rejected_without_lock() {
 
     // The first device never had a new-device login, so it saves a card.
     live.step_up("second@example.com", &first_token).await;
+    let card = card_at_vault(&live, &first_token).await;
     let (status, saved) = live
-        .post_with("/v1/payment-methods", &first_token, &card_body('c'))
+        .post_with("/v1/payment-methods", &first_token, &card)
         .await;
     assert_eq!(status, StatusCode::CREATED, "{saved}");
     let (status, methods) = live.get_with("/v1/payment-methods", &second_token).await;
@@ -402,8 +441,9 @@ async fn new_device_card_allowed_after_window() {
 
     // Stored times have one-second precision, so wait two seconds.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let card = card_at_vault(&live, second_token).await;
     let (status, saved) = live
-        .post_with("/v1/payment-methods", second_token, &card_body('d'))
+        .post_with("/v1/payment-methods", second_token, &card)
         .await;
     assert_eq!(status, StatusCode::CREATED, "{saved}");
     assert!(

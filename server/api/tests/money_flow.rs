@@ -17,13 +17,16 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sharepay_domain::money::{Currency, Money};
 use sharepay_server::store::AuditQuery;
-use sharepay_server::store::money::{ChargeScope, LedgerTransactionRow, PaymentScope};
+use sharepay_server::store::money::{
+    ChargeScope, LedgerTransactionRow, PaymentMethodRow, PaymentScope,
+};
 use sharepay_vault::ChargeRefundRequest;
 use uuid::Uuid;
 
 use billing_support::{
-    APPROVED_MASTERCARD, APPROVED_VISA, DECLINED_INSUFFICIENT_FUNDS, REFUND_FAILS, SLOW_PROCESSOR,
-    approved_household, billed_household, captured_logs, only_charge, pay, save_card,
+    APPROVED_MASTERCARD, APPROVED_VISA, DECLINED_INSUFFICIENT_FUNDS, PROCESSING_ERROR,
+    REFUND_FAILS, SLOW_PROCESSOR, approved_household, billed_household, captured_logs,
+    card_at_vault, only_charge, pay, registration, save_card, step_up,
 };
 use money_support::Api;
 use support::TestBackend;
@@ -833,7 +836,125 @@ async fn meter_reader_owes_no_share(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
+/// The API registers only cards the vault holds for the caller, stores the
+/// vault's display data, and takes a new expiry when a card is saved again.
+async fn cards_are_checked_at_the_vault(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let household = billed_household(&api).await;
+    let (alice, bob) = (&household.alice, &household.bob);
+    step_up(&api, alice).await;
+
+    let bobs_card = card_at_vault(&api, bob, APPROVED_VISA, (12, 2030)).await;
+    let (status, problem) = api
+        .as_user(
+            alice,
+            "POST",
+            "/v1/payment-methods",
+            Some(&registration(&bobs_card)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "vault_token", "{problem}");
+
+    let card = card_at_vault(&api, alice, APPROVED_VISA, (12, 2030)).await;
+    let mut false_display = registration(&card);
+    false_display["brand"] = json!("mastercard");
+    false_display["last4"] = json!("9999");
+    let (status, saved) = api
+        .as_user(alice, "POST", "/v1/payment-methods", Some(&false_display))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    assert_eq!(saved["brand"], "visa", "{saved}");
+    assert_eq!(saved["last4"], "4242", "{saved}");
+
+    let reissued = card_at_vault(&api, alice, APPROVED_VISA, (11, 2031)).await;
+    let (status, again) = api
+        .as_user(
+            alice,
+            "POST",
+            "/v1/payment-methods",
+            Some(&registration(&reissued)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["payment_method_id"], saved["payment_method_id"]);
+    assert_eq!(again["expiry_month"], 11, "{again}");
+    assert_eq!(again["expiry_year"], 2031, "{again}");
+    api.server.shutdown().await;
+}
+
+/// A card whose payment has no known outcome cannot be deleted, because
+/// the retry that finishes the payment needs it.
+async fn card_of_pending_payment_stays(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let household = approved_household(&api).await;
+    let card = save_card(&api, &household.alice, PROCESSING_ERROR).await;
+    let charge = only_charge(&api, &household.alice).await;
+    let charge_id = charge["charge_id"].as_str().expect("charge id");
+
+    let (status, unknown, _) = pay(&api, &household.alice, charge_id, &card, "pending-1").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{unknown}");
+    let (status, problem) = api
+        .as_user(
+            &household.alice,
+            "DELETE",
+            &format!("/v1/payment-methods/{card}"),
+            None,
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(detail.contains("no known outcome"), "{detail}");
+    api.server.shutdown().await;
+}
+
+/// A payment with a card the vault no longer holds charges nothing and
+/// leaves the charge open for another card, instead of staying pending.
+async fn card_gone_from_vault_is_declined(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let household = approved_household(&api).await;
+    let alice = &household.alice;
+    let user_id = Uuid::parse_str(&alice.user_id).expect("user id");
+    // As after a deletion at the vault that the API did not see.
+    let lost_card = PaymentMethodRow {
+        id: Uuid::now_v7(),
+        user_id,
+        vault_token: format!("tok_{}", "7".repeat(32)),
+        brand: "visa".to_owned(),
+        last4: "4242".to_owned(),
+        expiry_month: 12,
+        expiry_year: 2030,
+        created_at: time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("seconds"),
+        deleted_at: None,
+    };
+    backend
+        .data
+        .store
+        .insert_payment_method(lost_card.clone())
+        .await
+        .expect("store the payment method");
+    let charge = only_charge(&api, alice).await;
+    let charge_id = charge["charge_id"].as_str().expect("charge id");
+
+    let (status, declined, _) =
+        pay(&api, alice, charge_id, &lost_card.id.to_string(), "gone-1").await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED, "{declined}");
+    let detail = declined["detail"].as_str().expect("detail");
+    assert!(detail.contains("card_not_found"), "{detail}");
+
+    let card = save_card(&api, alice, APPROVED_VISA).await;
+    let (status, paid, _) = pay(&api, alice, charge_id, &card, "gone-2").await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    api.server.shutdown().await;
+}
+
 on_both_backends!(
+    card_gone_from_vault_is_declined,
+    cards_are_checked_at_the_vault,
+    card_of_pending_payment_stays,
     meter_reader_owes_no_share,
     whole_money_flow,
     failed_refund_posts_nothing,

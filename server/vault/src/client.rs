@@ -14,6 +14,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sharepay_domain::card::CardTokenResponse;
 use sharepay_domain::ids::UserId;
 use sharepay_domain::wire::Problem;
 use subtle::ConstantTimeEq;
@@ -77,6 +78,23 @@ impl VaultClient {
                     .send()
                     .await
                     .map_err(transport_error)?;
+                decode(response).await
+            }
+        }
+    }
+
+    /// Returns the display data of a card of `user_id`; `NotFound` when
+    /// the vault holds no such card for that user.
+    pub async fn card(
+        &self,
+        user_id: UserId,
+        token: &str,
+    ) -> Result<CardTokenResponse, ServiceError> {
+        match self {
+            Self::InProcess(vault) => vault.card(user_id, token).await,
+            Self::Remote(remote) => {
+                let url = remote.card_url(user_id, token)?;
+                let response = remote.http.get(url).send().await.map_err(transport_error)?;
                 decode(response).await
             }
         }
@@ -183,10 +201,16 @@ impl RemoteVault {
         Ok(url)
     }
 
-    async fn delete_card(&self, user_id: UserId, token: &str) -> Result<(), ServiceError> {
+    /// `/v1/cards/{token}?user_id=...`, the address of one user's card.
+    fn card_url(&self, user_id: UserId, token: &str) -> Result<reqwest::Url, ServiceError> {
         let mut url = self.url(&["v1", "cards", token])?;
         url.query_pairs_mut()
             .append_pair("user_id", &user_id.to_string());
+        Ok(url)
+    }
+
+    async fn delete_card(&self, user_id: UserId, token: &str) -> Result<(), ServiceError> {
+        let url = self.card_url(user_id, token)?;
         let response = self
             .http
             .delete(url)

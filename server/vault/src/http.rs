@@ -1,6 +1,6 @@
 //! The vault's HTTP routes: the phone-facing router (`POST /v1/cards`) and
-//! the API-facing router (intake tokens, charges, refunds, card deletion), which
-//! only the mTLS listener serves.
+//! the API-facing router (intake tokens, charges, refunds, card lookup and
+//! deletion), which only the mTLS listener serves.
 //!
 //! Handlers extract, then call [`VaultHandle`], which validates, stores
 //! and encrypts. They are instrumented with `skip_all`, request bodies are
@@ -15,10 +15,10 @@ use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sharepay_domain::card::CardIntakeRequest;
+use sharepay_domain::card::{CardIntakeRequest, CardTokenResponse};
 use sharepay_domain::ids::UserId;
 use sharepay_domain::wire::HealthResponse;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -48,7 +48,7 @@ pub(crate) fn api_router(vault: VaultHandle) -> Router {
         .route("/v1/intake-tokens", post(create_intake_token))
         .route("/v1/charges", post(create_charge))
         .route("/v1/charges/{charge_id}/refunds", post(create_refund))
-        .route("/v1/cards/{token}", delete(delete_card));
+        .route("/v1/cards/{token}", get(show_card).delete(delete_card));
     finish(router, vault)
 }
 
@@ -149,6 +149,31 @@ struct OwnerQuery {
     user_id: UserId,
 }
 
+/// `GET /v1/cards/{token}?user_id=...`: the display data of a card of
+/// that user (API only).
+#[tracing::instrument(name = "show_card", skip_all)]
+async fn show_card(
+    State(vault): State<VaultHandle>,
+    Path(token): Path<String>,
+    query: Result<Query<OwnerQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<CardTokenResponse>, ServiceError> {
+    let owner = owner_of(query)?;
+    Ok(Json(vault.card(owner.user_id, &token).await?))
+}
+
+/// Reads the `user_id` query parameter that names a card's owner.
+fn owner_of(
+    query: Result<Query<OwnerQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<OwnerQuery, ServiceError> {
+    let Query(owner) = query.map_err(|_| {
+        ServiceError::invalid_field(
+            "user_id",
+            "the user_id query parameter must be the card owner's UUID",
+        )
+    })?;
+    Ok(owner)
+}
+
 /// `DELETE /v1/cards/{token}?user_id=...`: deletes a card on behalf of
 /// its owner (API only).
 #[tracing::instrument(name = "delete_card", skip_all)]
@@ -157,12 +182,7 @@ async fn delete_card(
     Path(token): Path<String>,
     query: Result<Query<OwnerQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, ServiceError> {
-    let Query(owner) = query.map_err(|_| {
-        ServiceError::invalid_field(
-            "user_id",
-            "the user_id query parameter must be the card owner's UUID",
-        )
-    })?;
+    let owner = owner_of(query)?;
     vault.delete_card(owner.user_id, &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

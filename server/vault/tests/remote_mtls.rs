@@ -40,6 +40,11 @@ async fn configured_ca_client_is_accepted() {
         .expect("intake token over mTLS");
     let phone = phone_client(&vault);
     let token = tokenize(&vault, &phone, owner, test_cards::VISA_APPROVED, "123").await;
+    let card = api.card(owner, &token).await.expect("card over mTLS");
+    let strangers = api
+        .card(user(), &token)
+        .await
+        .expect_err("another user's card");
     let charged = api
         .charge(&ChargeRequest {
             user_id: owner,
@@ -75,6 +80,9 @@ async fn configured_ca_client_is_accepted() {
         .expect_err("already deleted");
 
     assert!(intake.expires_at > time::OffsetDateTime::now_utc());
+    assert_eq!(card.token, token);
+    assert_eq!(card.last4, "4242");
+    assert!(matches!(strangers, ServiceError::NotFound), "{strangers:?}");
     assert_eq!(charged.status, ChargeStatus::Approved);
     assert_eq!(refunded.status, ChargeRefundStatus::Succeeded);
     assert!(
@@ -136,5 +144,20 @@ async fn phone_listener_lacks_api_routes() {
         .expect("phone listener answers");
 
     assert_eq!(response.status().as_u16(), 404);
+    let card = phone
+        .get(format!(
+            "{}/v1/cards/tok_{}?user_id={}",
+            vault.phone_url,
+            "0".repeat(32),
+            user()
+        ))
+        .send()
+        .await
+        .expect("phone listener answers");
+    assert_eq!(
+        card.status().as_u16(),
+        404,
+        "no card lookup on the phone side"
+    );
     vault.shutdown().await;
 }

@@ -1,8 +1,8 @@
 //! Saved cards. The phone requests a single-use intake token, posts the
 //! card with it straight to the vault, and registers the vault's `tok_`
-//! token here with the display data the vault returned. The API never
-//! receives a card number, and deleting a saved card deletes it at the
-//! vault too.
+//! token here. The API asks the vault which card of the caller the token
+//! stands for and stores the vault's display data. It never receives a
+//! card number, and deleting a saved card deletes it at the vault too.
 
 use axum::Json;
 use axum::extract::State;
@@ -27,7 +27,7 @@ use crate::extract::{PathId, StrictJson};
 use crate::households::access::Access;
 use crate::households::{now, request_id, rfc3339};
 use crate::store::StoreError;
-use crate::store::money::PaymentMethodRow;
+use crate::store::money::{PaymentMethodRow, PaymentScope};
 
 /// A payment method of `owner`; account-wide, so it has no household.
 fn method_resource(id: Option<Uuid>, owner: Uuid) -> Resource {
@@ -100,9 +100,9 @@ pub async fn issue_intake_token(
     security(("bearer" = [])),
     request_body = RegisterPaymentMethodRequest,
     responses(
-        (status = 200, description = "This card was already saved: the existing payment method, unchanged.", body = PaymentMethodResponse),
+        (status = 200, description = "This card was already saved: the existing payment method, with the expiry the vault now holds.", body = PaymentMethodResponse),
         (status = 201, description = "The saved card, with display data only.", body = PaymentMethodResponse),
-        (status = 400, description = "A field is invalid or the card has expired; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field is invalid, the card has expired, or the vault holds no such card of the caller; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The session needs a recent MFA check (`step-up-required`); pass one with /v1/me/step-up and retry. Or the device first signed in less than the configured window ago (`new-device-payment-change`); save the card from an older device or after the time in `detail`.", body = Problem, content_type = "application/problem+json"),
     )
@@ -131,26 +131,43 @@ pub async fn register_payment_method(
     request
         .validate(today.year().clamp(0, 9999) as u16, u8::from(today.month()))
         .map_err(ApiError::invalid_fields)?;
-    // NOTE: the token is not checked with the vault here. A token of
-    // another user's card fails at the first payment, because the vault
-    // charges a token only for the user who saved it.
+    // The vault says which card the token stands for. A token of another
+    // user's card is unknown to it for this caller, and the display data
+    // stored is the vault's, not what the phone sent.
+    let card = match state
+        .vault
+        .card(UserId(caller.user_id), &request.vault_token)
+        .await
+    {
+        Ok(card) => card,
+        Err(ServiceError::NotFound) => {
+            return Err(ApiError::invalid_field(
+                "vault_token",
+                "is not a card you saved at the vault; save the card at the vault again",
+            ));
+        }
+        Err(e) => return Err(vault_unavailable(e)),
+    };
     let method = PaymentMethodRow {
         id: Uuid::now_v7(),
         user_id: caller.user_id,
-        vault_token: request.vault_token.clone(),
-        brand: request.brand.clone(),
-        last4: request.last4.clone(),
-        expiry_month: request.expiry_month,
-        expiry_year: request.expiry_year,
+        vault_token: card.token,
+        brand: card.brand.slug().to_owned(),
+        last4: card.last4,
+        expiry_month: u8::try_from(card.expiry_month)
+            .map_err(|e| ApiError::internal("reading the vault's card expiry", e))?,
+        expiry_year: u16::try_from(card.expiry_year)
+            .map_err(|e| ApiError::internal("reading the vault's card expiry", e))?,
         created_at: now(),
         deleted_at: None,
     };
     match state.store.insert_payment_method(method.clone()).await {
         Ok(()) => {}
         // The vault hands back the first token when a user saves the same
-        // card again, so the card is already stored: return that one.
+        // card again, so the card is already stored: return that one, with
+        // the expiry the vault now holds.
         Err(StoreError::Duplicate(_)) => {
-            return saved_method(&state, caller.user_id, &method.vault_token).await;
+            return saved_method(&state, &method).await;
         }
         Err(e) => return Err(ApiError::internal("storing a payment method", e)),
     }
@@ -168,29 +185,42 @@ pub async fn register_payment_method(
     Ok((StatusCode::CREATED, Json(method_response(&method)?)))
 }
 
-/// Returns, for a repeated registration, the live payment method of
-/// `user_id` that holds `vault_token`.
+/// Returns, for a repeated registration, the live payment method of the
+/// same user and vault token, with the display data of `registered`.
 async fn saved_method(
     state: &AppState,
-    user_id: Uuid,
-    vault_token: &str,
+    registered: &PaymentMethodRow,
 ) -> Result<(StatusCode, Json<PaymentMethodResponse>), ApiError> {
+    let user_id = registered.user_id;
+    let token = registered.vault_token.as_bytes();
     let methods = state
         .store
         .list_payment_methods(user_id)
         .await
         .map_err(|e| ApiError::internal("listing payment methods", e))?;
     let existing = methods
-        .iter()
-        .find(|method| bool::from(method.vault_token.as_bytes().ct_eq(vault_token.as_bytes())))
+        .into_iter()
+        .find(|method| bool::from(method.vault_token.as_bytes().ct_eq(token)))
         .ok_or_else(|| {
             ApiError::internal(
                 "finding a repeated payment method",
                 "the store refused a duplicate but lists no card with its token",
             )
         })?;
-    tracing::info!(%user_id, payment_method_id = %existing.id, "a saved card was saved again");
-    Ok((StatusCode::OK, Json(method_response(existing)?)))
+    let refreshed = PaymentMethodRow {
+        brand: registered.brand.clone(),
+        last4: registered.last4.clone(),
+        expiry_month: registered.expiry_month,
+        expiry_year: registered.expiry_year,
+        ..existing
+    };
+    state
+        .store
+        .update_payment_method_display(refreshed.clone())
+        .await
+        .map_err(|e| ApiError::internal("updating a payment method", e))?;
+    tracing::info!(%user_id, payment_method_id = %refreshed.id, "a saved card was saved again");
+    Ok((StatusCode::OK, Json(method_response(&refreshed)?)))
 }
 
 #[utoipa::path(
@@ -234,6 +264,7 @@ pub async fn list_payment_methods(
     responses(
         (status = 204, description = "Deleted here and at the vault."),
         (status = 404, description = "No such payment method, or not the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A payment with this card has no known outcome yet; retry it with its key first.", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "The vault call failed; retry later.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -259,6 +290,24 @@ pub async fn delete_payment_method(
             &method_resource(Some(method.id), method.user_id),
         )
         .await?;
+    // Only a retry with its key finishes a payment whose outcome is not
+    // known yet. The retry needs the card, so deleting it would block the
+    // charge.
+    let pending = state
+        .store
+        .list_payments(PaymentScope::User(method.user_id))
+        .await
+        .map_err(|e| ApiError::internal("listing payments", e))?
+        .into_iter()
+        .any(|payment| payment.payment_method_id == method.id && payment.status == "pending");
+    if pending {
+        return Err(ApiError::Conflict {
+            detail: "a payment with this card has no known outcome yet; pay that charge \
+                     with this card again, which finishes the payment without charging twice, \
+                     then delete the card"
+                .to_owned(),
+        });
+    }
 
     match state
         .vault

@@ -143,7 +143,8 @@ struct Decision {
     status: PaymentStatus,
     decline_reason: Option<String>,
     processor_reference: Option<String>,
-    vault_charge_id: String,
+    /// The vault's charge id; `None` when the vault charged nothing.
+    vault_charge_id: Option<String>,
 }
 
 impl PaymentJob {
@@ -176,6 +177,18 @@ impl PaymentJob {
             .await;
         let decision = match answer {
             Ok(answer) => decide(&answer),
+            // The vault looks the card up only after claiming its key and
+            // releases the key when the card is missing, so nothing was
+            // charged, and a retry cannot charge a token it does not hold.
+            Err(ServiceError::NotFound) => {
+                tracing::warn!(payment_id = %payment.id, "the vault holds no such card for the payer");
+                Some(Decision {
+                    status: PaymentStatus::Declined,
+                    decline_reason: Some(CARD_NOT_AT_VAULT.to_owned()),
+                    processor_reference: None,
+                    vault_charge_id: None,
+                })
+            }
             Err(e) => {
                 tracing::warn!(error = %e, payment_id = %payment.id, "the vault did not decide a payment");
                 None
@@ -274,7 +287,7 @@ impl PaymentJob {
             decline_reason: decision.decline_reason.clone(),
             processor_reference: decision.processor_reference.clone(),
             completed_at,
-            vault_charge_id: Some(decision.vault_charge_id.clone()),
+            vault_charge_id: decision.vault_charge_id.clone(),
         };
         state
             .store
@@ -322,6 +335,10 @@ enum Failure {
     AfterOutcome(ApiError),
 }
 
+/// Decline reason of a payment whose card token the vault does not hold
+/// for the payer, so that nothing was charged.
+const CARD_NOT_AT_VAULT: &str = "card_not_found";
+
 /// Maps the vault's response. Returns `None` when the vault reached no
 /// decision, so a retry with the same vault key may still reach one.
 fn decide(answer: &ChargeResponse) -> Option<Decision> {
@@ -334,26 +351,26 @@ fn decide(answer: &ChargeResponse) -> Option<Decision> {
             status: PaymentStatus::Succeeded,
             decline_reason: None,
             processor_reference: answer.processor_reference.clone(),
-            vault_charge_id: answer.charge_id.clone(),
+            vault_charge_id: Some(answer.charge_id.clone()),
         }),
         ChargeStatus::Declined => Some(Decision {
             status: PaymentStatus::Declined,
             decline_reason: Some(reason.unwrap_or_else(|| "generic_decline".to_owned())),
             processor_reference: answer.processor_reference.clone(),
-            vault_charge_id: answer.charge_id.clone(),
+            vault_charge_id: Some(answer.charge_id.clone()),
         }),
         ChargeStatus::RequiresAuthentication => Some(Decision {
             status: PaymentStatus::RequiresAuthentication,
             decline_reason: Some("authentication_required".to_owned()),
             processor_reference: answer.processor_reference.clone(),
-            vault_charge_id: answer.charge_id.clone(),
+            vault_charge_id: Some(answer.charge_id.clone()),
         }),
         ChargeStatus::Failed if answer.retryable => None,
         ChargeStatus::Failed => Some(Decision {
             status: PaymentStatus::Declined,
             decline_reason: Some("processing_error".to_owned()),
             processor_reference: answer.processor_reference.clone(),
-            vault_charge_id: answer.charge_id.clone(),
+            vault_charge_id: Some(answer.charge_id.clone()),
         }),
     }
 }
@@ -365,6 +382,12 @@ fn declined_error(decision: &Decision) -> Option<ApiError> {
         .unwrap_or("generic_decline");
     match decision.status {
         PaymentStatus::Succeeded | PaymentStatus::Pending => None,
+        PaymentStatus::Declined if reason == CARD_NOT_AT_VAULT => Some(ApiError::PaymentDeclined {
+            detail: format!(
+                "the card vault holds no such card of yours ({reason}), so nothing was charged; \
+                 the charge stays open, so remove this card, add it again and pay"
+            ),
+        }),
         PaymentStatus::Declined => Some(ApiError::PaymentDeclined {
             detail: format!(
                 "the card was declined ({reason}); the charge stays open, so pay it with another \

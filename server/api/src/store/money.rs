@@ -280,6 +280,12 @@ pub trait MoneyStore: Send + Sync {
     /// Stores a payment method; `Duplicate("vault token")` when the user
     /// has a live one with the same vault token.
     async fn insert_payment_method(&self, method: PaymentMethodRow) -> Result<(), StoreError>;
+    /// Sets the brand, last four digits and expiry of a live payment
+    /// method to those of `method`.
+    async fn update_payment_method_display(
+        &self,
+        method: PaymentMethodRow,
+    ) -> Result<(), StoreError>;
     async fn find_payment_method(&self, id: Uuid) -> Result<Option<PaymentMethodRow>, StoreError>;
     /// Lists a user's payment methods that are not deleted, oldest first.
     async fn list_payment_methods(

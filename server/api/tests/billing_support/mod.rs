@@ -22,6 +22,8 @@ pub const APPROVED_VISA: &str = "4242424242424242";
 pub const APPROVED_MASTERCARD: &str = "5555555555554444";
 pub const DECLINED_INSUFFICIENT_FUNDS: &str = "4000000000009995";
 pub const SLOW_PROCESSOR: &str = "4000000000000259";
+/// The sandbox fails every charge of this card without a decision.
+pub const PROCESSING_ERROR: &str = "4000000000000119";
 /// Charges are approved; every refund of them fails.
 pub const REFUND_FAILS: &str = "4000000000005126";
 
@@ -246,40 +248,14 @@ async fn read(api: &Api, reader: &Caller, meter: &str, value: &str, at: &str, ex
 /// Saves `number` at the embedded vault for `caller` the way a phone
 /// does, registers the token with the API, and returns the payment method id.
 pub async fn save_card(api: &Api, caller: &Caller, number: &str) -> String {
-    let (status, intake) = api
-        .as_user(caller, "POST", "/v1/payment-methods/intake-token", None)
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{intake}");
-    let vault_url = intake["vault_url"].as_str().expect("vault url");
-    let response = vault_client(api)
-        .post(format!("{vault_url}/v1/cards"))
-        .bearer_auth(intake["intake_token"].as_str().expect("intake token"))
-        .json(&json!({
-            "number": number,
-            "expiry_month": 12,
-            "expiry_year": 2030,
-            "cvc": "123",
-            "cardholder_name": "Test Holder",
-        }))
-        .send()
-        .await
-        .expect("the vault answers");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let card: Value = response.json().await.expect("card JSON");
-
+    let card = card_at_vault(api, caller, number, (12, 2030)).await;
     step_up(api, caller).await;
     let (status, method) = api
         .as_user(
             caller,
             "POST",
             "/v1/payment-methods",
-            Some(&json!({
-                "vault_token": card["token"],
-                "brand": card["brand"],
-                "last4": card["last4"],
-                "expiry_month": card["expiry_month"],
-                "expiry_year": card["expiry_year"],
-            })),
+            Some(&registration(&card)),
         )
         .await;
     // 200 answers a card this user saved before.
@@ -290,9 +266,46 @@ pub async fn save_card(api: &Api, caller: &Caller, number: &str) -> String {
     method["payment_method_id"].as_str().expect("id").to_owned()
 }
 
+/// The body of `POST /v1/payment-methods` for the vault's `card` response.
+pub fn registration(card: &Value) -> Value {
+    json!({
+        "vault_token": card["token"],
+        "brand": card["brand"],
+        "last4": card["last4"],
+        "expiry_month": card["expiry_month"],
+        "expiry_year": card["expiry_year"],
+    })
+}
+
+/// Saves `number` with `expiry` (month, year) at the embedded vault with
+/// an intake token of `caller`, as a phone does, and returns the vault's
+/// response.
+pub async fn card_at_vault(api: &Api, caller: &Caller, number: &str, expiry: (u8, u16)) -> Value {
+    let (status, intake) = api
+        .as_user(caller, "POST", "/v1/payment-methods/intake-token", None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{intake}");
+    let vault_url = intake["vault_url"].as_str().expect("vault url");
+    let response = vault_client(api)
+        .post(format!("{vault_url}/v1/cards"))
+        .bearer_auth(intake["intake_token"].as_str().expect("intake token"))
+        .json(&json!({
+            "number": number,
+            "expiry_month": expiry.0,
+            "expiry_year": expiry.1,
+            "cvc": "123",
+            "cardholder_name": "Test Holder",
+        }))
+        .send()
+        .await
+        .expect("the vault answers");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.expect("card JSON")
+}
+
 /// Passes a step-up check for `caller`'s session with a code from the
 /// development mailbox, as saving a card requires.
-async fn step_up(api: &Api, caller: &Caller) {
+pub async fn step_up(api: &Api, caller: &Caller) {
     let (_, me) = api.as_user(caller, "GET", "/v1/me", None).await;
     let email = me["email"].as_str().expect("email").to_owned();
     // The server's CA lives in `data_dir/tls`, and the mailbox in `data_dir/mailbox`.

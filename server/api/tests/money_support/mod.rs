@@ -1,7 +1,7 @@
 //! Helpers of the household and money tests: a server on one backend with
 //! an HTTPS client that trusts its CA, and signed-up users.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::sync::Arc;
 

@@ -189,6 +189,36 @@ impl VaultHandle {
         Ok(response)
     }
 
+    /// Returns the display data of the card `token` of `user_id`, so that
+    /// the API registers what the vault holds rather than what a phone
+    /// sent. `NotFound` when the vault holds no such card for that user.
+    pub async fn card(
+        &self,
+        user_id: UserId,
+        token: &str,
+    ) -> Result<CardTokenResponse, ServiceError> {
+        if !is_card_token(token) {
+            return Err(ServiceError::invalid_field("token", CARD_TOKEN_FORMAT));
+        }
+        let summary = self
+            .service
+            .store
+            .card_summary(token.to_owned(), user_id.0)
+            .await
+            .map_err(store_error)?
+            .ok_or(ServiceError::NotFound)?;
+        let brand = CardBrand::from_slug(&summary.brand).ok_or_else(|| {
+            ServiceError::internal("reading a stored card", "its brand is unknown")
+        })?;
+        Ok(CardTokenResponse {
+            token: summary.token,
+            brand,
+            last4: summary.last4,
+            expiry_month: summary.expiry_month,
+            expiry_year: summary.expiry_year,
+        })
+    }
+
     /// Deletes the card `token` of `user_id`, ciphertext included. Later
     /// charges on the token fail with `not-found`.
     pub async fn delete_card(&self, user_id: UserId, token: &str) -> Result<(), ServiceError> {

@@ -338,6 +338,34 @@ impl VaultStore {
         .await
     }
 
+    /// Returns the display data of the card `token` of `user_id`.
+    pub async fn card_summary(
+        &self,
+        token: String,
+        user_id: Uuid,
+    ) -> Result<Option<CardSummary>, StoreError> {
+        self.with_connection(move |connection| {
+            connection
+                .query_row(
+                    "SELECT token, brand, last4, expiry_month, expiry_year FROM cards
+                     WHERE token = ?1 AND user_id = ?2",
+                    params![token, user_id.as_bytes().as_slice()],
+                    |row| {
+                        Ok(CardSummary {
+                            token: row.get(0)?,
+                            brand: row.get(1)?,
+                            last4: row.get(2)?,
+                            expiry_month: row.get(3)?,
+                            expiry_year: row.get(4)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(db_error)
+        })
+        .await
+    }
+
     /// Deletes the card `token` of `user_id`, ciphertext included, and
     /// checkpoints the WAL so the sealed bytes leave it too. Returns
     /// whether a row was deleted.

@@ -485,6 +485,28 @@ impl MoneyStore for PostgresStore {
         Ok(())
     }
 
+    async fn update_payment_method_display(
+        &self,
+        method: PaymentMethodRow,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE payment_methods SET brand = $2, last4 = $3, expiry_month = $4, \
+                 expiry_year = $5 WHERE id = $1 AND deleted_at IS NULL",
+                &[
+                    &method.id,
+                    &method.brand,
+                    &method.last4,
+                    &i32::from(method.expiry_month),
+                    &i32::from(method.expiry_year),
+                ],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
     async fn find_payment_method(&self, id: Uuid) -> Result<Option<PaymentMethodRow>, StoreError> {
         let client = self.client().await?;
         query_optional(

@@ -459,6 +459,29 @@ impl MoneyStore for SqlCipherStore {
         .await
     }
 
+    async fn update_payment_method_display(
+        &self,
+        method: PaymentMethodRow,
+    ) -> Result<(), StoreError> {
+        self.with_connection(move |connection| {
+            connection
+                .execute(
+                    "UPDATE payment_methods SET brand = ?2, last4 = ?3, expiry_month = ?4, \
+                     expiry_year = ?5 WHERE id = ?1 AND deleted_at IS NULL",
+                    params![
+                        blob(&method.id),
+                        method.brand,
+                        method.last4,
+                        method.expiry_month,
+                        method.expiry_year
+                    ],
+                )
+                .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn find_payment_method(&self, id: Uuid) -> Result<Option<PaymentMethodRow>, StoreError> {
         self.with_connection(move |connection| {
             connection
