@@ -719,6 +719,16 @@ async fn delegate_approves_one_bill(backend: TestBackend) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "before the delegation");
+    let (status, refused) = api
+        .as_user(
+            &household.payer,
+            "POST",
+            &format!("{bill_path}/delegations"),
+            Some(&json!({"user_id": household.reader.user_id})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["errors"][0]["field"], "user_id", "{refused}");
     let (status, delegation) = api
         .as_user(
             &household.payer,
@@ -951,7 +961,33 @@ async fn card_gone_from_vault_is_declined(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
+/// A member who owes an open charge stays until it is paid: once removed,
+/// they could neither see nor pay it.
+async fn debtor_is_not_removed(backend: TestBackend) {
+    let api = Api::start(&backend).await;
+    let household = approved_household(&api).await;
+    let path = format!(
+        "/v1/households/{}/members/{}",
+        household.id, household.bob.user_id
+    );
+
+    let (status, problem) = api.as_user(&household.payer, "DELETE", &path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(detail.contains("owes 1 open charge"), "{detail}");
+
+    let card = save_card(&api, &household.bob, APPROVED_VISA).await;
+    let charge = only_charge(&api, &household.bob).await;
+    let charge_id = charge["charge_id"].as_str().expect("charge id");
+    let (status, paid, _) = pay(&api, &household.bob, charge_id, &card, "bob-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{paid}");
+    let (status, removed) = api.as_user(&household.payer, "DELETE", &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{removed}");
+    api.server.shutdown().await;
+}
+
 on_both_backends!(
+    debtor_is_not_removed,
     card_gone_from_vault_is_declined,
     cards_are_checked_at_the_vault,
     card_of_pending_payment_stays,

@@ -28,6 +28,7 @@ use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::extract::{PathId, StrictJson, parse_v7};
 use crate::store::households::{AcceptOutcome, InvitationRow, MemberRow};
+use crate::store::money::ChargeScope;
 
 const DEFAULT_INVITATION_HOURS: u32 = 72;
 const MAX_INVITATION_HOURS: u32 = 30 * 24;
@@ -284,7 +285,7 @@ pub async fn change_role(
         (status = 204, description = "Removed; the membership row is kept with its removal time."),
         (status = 403, description = "Only a primary payer removes members.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member in the caller's household.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The last primary payer cannot be removed.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last primary payer cannot be removed, nor a member who owes an open charge of the household.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn remove_member(
@@ -304,6 +305,7 @@ pub async fn remove_member(
     if member.role == Role::PrimaryPayer {
         ensure_other_primary_payer(&members, user_id)?;
     }
+    ensure_no_open_charges(&state, household_id, user_id).await?;
     let removed = state
         .store
         .remove_member(household_id, user_id, now())
@@ -329,6 +331,33 @@ fn find_member(members: &[MemberRow], user_id: Uuid) -> Result<&MemberRow, ApiEr
         .iter()
         .find(|member| member.user_id == user_id)
         .ok_or(ApiError::NotFound)
+}
+
+/// Refuses to remove a member who still owes a charge of the household:
+/// once removed, they could not see or pay it.
+async fn ensure_no_open_charges(
+    state: &AppState,
+    household_id: Uuid,
+    user_id: Uuid,
+) -> Result<(), ApiError> {
+    let open = state
+        .store
+        .list_charges(ChargeScope::User(user_id))
+        .await
+        .map_err(|e| ApiError::internal("listing charges", e))?
+        .into_iter()
+        .filter(|charge| charge.household_id == household_id && charge.status == "open")
+        .count();
+    if open > 0 {
+        let charges = if open == 1 { "charge" } else { "charges" };
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "this member owes {open} open {charges} of the household; remove them once \
+                 they have paid, or after the bill is changed without them"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Keeps every household with at least one primary payer.

@@ -37,7 +37,7 @@ use crate::store::money::{BillApproval, ChargeRow, ChargeScope, DelegationRow};
     request_body = BillDelegationRequest,
     responses(
         (status = 201, description = "The member may now approve this bill.", body = BillDelegationResponse),
-        (status = 400, description = "The user is not a member of the bill's household.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The user is not a member of the bill's household, or is a meter reader, who cannot read bills.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only a primary payer delegates approval.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such bill, or the caller may not see it.", body = Problem, content_type = "application/problem+json"),
     )
@@ -59,10 +59,21 @@ pub async fn delegate_approval(
         .list_members(bill.household_id)
         .await
         .map_err(|e| ApiError::internal("listing members", e))?;
-    if !members.iter().any(|member| member.user_id == delegate) {
+    let Some(member) = members.iter().find(|member| member.user_id == delegate) else {
         return Err(ApiError::invalid_field(
             "user_id",
             "is not a member of this bill's household; invite them first",
+        ));
+    };
+    // Approving shows every member's share, which only members who share
+    // bills may read; a meter reader cannot.
+    if !member.role.owes_bill_shares() {
+        return Err(ApiError::invalid_field(
+            "user_id",
+            format!(
+                "is this household's {}, who cannot read bills; delegate to a participant",
+                member.role.name().replace('_', " ")
+            ),
         ));
     }
     let delegation = DelegationRow {
