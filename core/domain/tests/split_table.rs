@@ -68,6 +68,18 @@ fn equal_split_explanation_states_rounding() {
 }
 
 #[test]
+fn one_member_explanation_is_singular() {
+    let split = split_bill(eur(100), &equal(&[1])).expect("valid split");
+    assert!(
+        split.lines[0]
+            .explanation
+            .starts_with("Equal split of €1.00 among 1 member: €1.00."),
+        "{}",
+        split.lines[0].explanation
+    );
+}
+
+#[test]
 fn refund_splits_symmetrically() {
     assert_eq!(minors(eur(-100), &equal(&[1, 2, 3])), vec![-34, -33, -33]);
 }

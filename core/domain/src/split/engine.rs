@@ -46,7 +46,10 @@ fn split_equal(bill: Money, members: &[EqualMember]) -> Result<Split, SplitError
         .collect();
     let allocations = largest_remainder(magnitude, to_i128(included), &quotas);
 
-    let header = format!("Equal split of {bill} among {included} members");
+    let header = format!(
+        "Equal split of {bill} among {}",
+        members_count(to_i128(included))
+    );
     build_split(
         bill,
         &members,
@@ -321,4 +324,13 @@ fn to_i64(units: i128) -> Result<i64, SplitError> {
     i64::try_from(units).map_err(|_| SplitError::Overflow {
         detail: "a share does not fit in 64-bit minor units",
     })
+}
+
+/// `1 member`, `2 members`: the count as the explanations print it.
+pub(crate) fn members_count(count: i128) -> String {
+    if count == 1 {
+        "1 member".to_owned()
+    } else {
+        format!("{count} members")
+    }
 }

@@ -46,8 +46,10 @@ pub(super) fn consumption(
     usage: Quantity,
     total_usage: i128,
 ) -> String {
-    let standing =
-        format!("Standing charge {standing_charge} shared equally by {included} members");
+    let standing = format!(
+        "Standing charge {standing_charge} shared equally by {}",
+        super::engine::members_count(included)
+    );
     if total_usage == 0 {
         return format!("{standing}; no usage was recorded");
     }
