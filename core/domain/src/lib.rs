@@ -8,6 +8,7 @@
 //! - [`card`]: card number, brand, expiry and CVC checks before tokenization.
 //! - [`monitoring`]: transaction monitoring rules that flag payments for review.
 //! - [`password`]: the password policy.
+//! - [`text`]: characters refused in names and notes that others read.
 //! - [`wire`]: JSON request and response bodies with per-field validation.
 //!
 //! This crate does no I/O and depends on no crate that does.
@@ -21,4 +22,5 @@ pub mod money;
 pub mod monitoring;
 pub mod password;
 pub mod split;
+pub mod text;
 pub mod wire;

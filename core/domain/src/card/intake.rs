@@ -117,10 +117,10 @@ pub fn validate_intake(
             "cardholder_name",
             format!("the cardholder name must be at most {MAX_CARDHOLDER_NAME_CHARS} characters, not {name_chars}"),
         );
-    } else if cardholder_name.chars().any(char::is_control) {
+    } else if cardholder_name.chars().any(crate::text::is_hidden_char) {
         errors.add(
             "cardholder_name",
-            "the cardholder name must not contain control characters such as line breaks",
+            format!("the cardholder name {}", crate::text::HIDDEN_CHAR_MESSAGE),
         );
     }
 

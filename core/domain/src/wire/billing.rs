@@ -266,8 +266,11 @@ fn check_provider(value: &str, errors: &mut FieldErrors) -> String {
             "provider",
             format!("provider must be at most {MAX_PROVIDER_CHARS} characters"),
         );
-    } else if trimmed.chars().any(char::is_control) {
-        errors.add("provider", "provider must not contain control characters");
+    } else if trimmed.chars().any(crate::text::is_hidden_char) {
+        errors.add(
+            "provider",
+            format!("provider {}", crate::text::HIDDEN_CHAR_MESSAGE),
+        );
     }
     trimmed.to_owned()
 }
@@ -468,6 +471,20 @@ mod tests {
         assert!(fields.contains(&"provider"), "{fields:?}");
         assert!(fields.contains(&"meter_ids[0]"), "{fields:?}");
         assert!(fields.contains(&"members[0].user_id"), "{fields:?}");
+    }
+
+    #[test]
+    fn direction_mark_in_provider_is_rejected() {
+        let bill = request(json!({
+            "amount": {"minor": 9000, "currency": "EUR"},
+            "period_start": "2026-11-01", "period_end": "2026-11-30",
+            "provider": "RTL \u{202E}gnp.exe", "split_mode": "equal",
+            "members": [{"user_id": member()}]
+        }));
+
+        let errors = bill.validate().expect_err("a direction mark");
+        assert_eq!(errors[0].field, "provider");
+        assert!(errors[0].message.contains("direction"), "{errors:?}");
     }
 
     #[test]

@@ -217,10 +217,10 @@ pub fn check_note(field: &str, value: &str, errors: &mut FieldErrors) -> String 
             field,
             format!("{field} must be at most {MAX_NOTE_CHARS} characters"),
         );
-    } else if trimmed.chars().any(char::is_control) {
+    } else if trimmed.chars().any(crate::text::is_hidden_char) {
         errors.add(
             field,
-            format!("{field} must not contain control characters"),
+            format!("{field} {}", crate::text::HIDDEN_CHAR_MESSAGE),
         );
     }
     trimmed.to_owned()

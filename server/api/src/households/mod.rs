@@ -234,10 +234,10 @@ pub(crate) fn validate_text(
             format!("must be at most {max_chars} characters"),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
+    if trimmed.chars().any(sharepay_domain::text::is_hidden_char) {
         return Err(ApiError::invalid_field(
             field,
-            "must not contain control characters",
+            sharepay_domain::text::HIDDEN_CHAR_MESSAGE,
         ));
     }
     Ok(trimmed.to_owned())
