@@ -342,6 +342,17 @@ async fn force_logout_ends_victim_sessions() {
         .expect("send");
 
     assert_eq!(forced.status(), StatusCode::OK);
+    let unknown = live
+        .client
+        .post(live.url(&format!(
+            "/v1/admin/users/{}/force-logout",
+            uuid::Uuid::now_v7()
+        )))
+        .bearer_auth(text(&admin, "access_token"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND, "an unknown user");
     assert_eq!(
         live.me_status(victim_access).await,
         StatusCode::UNAUTHORIZED

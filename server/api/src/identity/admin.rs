@@ -57,6 +57,7 @@ impl FromRequestParts<AppState> for AdminUser {
         (status = 400, description = "The id is not a UUIDv7.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The access token is missing, invalid or expired.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is not an administrator.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No user has this id.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -66,6 +67,14 @@ pub async fn force_logout(
     AdminUser(admin): AdminUser,
     PathId(user_id): PathId,
 ) -> Result<(StatusCode, axum::Json<RevokedSessionsResponse>), ApiError> {
+    let user = state
+        .users
+        .find_by_id(user_id)
+        .await
+        .map_err(|e| ApiError::internal("loading a user", e))?;
+    if user.is_none() {
+        return Err(ApiError::NotFound);
+    }
     let revoked = state
         .identity
         .revoke_sessions_except(user_id, None)
