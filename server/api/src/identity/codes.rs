@@ -125,6 +125,10 @@ pub async fn verify_code(
             field,
             "too many wrong attempts; request a new code",
         )),
+        CodeCheck::Wrong { attempts_left: 1 } => Err(ApiError::invalid_field(
+            field,
+            "is wrong; 1 attempt left, then request a new code",
+        )),
         CodeCheck::Wrong { attempts_left } => Err(ApiError::invalid_field(
             field,
             format!("is wrong; {attempts_left} attempts left"),
