@@ -157,7 +157,7 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
             .count();
         let latest = items.last().map_or("", |i| i.reading.value.as_str());
         say!(
-            "  {meter}: queued {queued}, accepted {accepted}, flagged {flagged}, rejected {rejected}, latest {latest} kWh"
+            "  {meter}: queued {queued}, accepted {accepted}, flagged {flagged}, rejected {rejected}, latest register {latest}"
         );
         for item in items {
             let (label, reasons) = match &item.state {
@@ -171,7 +171,7 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
                 reasons.join("; ")
             };
             say!(
-                "    {label}: {} kWh at {}: {reasons}",
+                "    {label}: register {} at {}: {reasons}",
                 item.reading.value,
                 item.reading.reading_time
             );

@@ -72,7 +72,7 @@ fn import_queues_hourly_file() {
         listed.contains(&format!("{HOME}: queued 2713, accepted 0")),
         "{listed}"
     );
-    assert!(listed.contains("latest 1209.420 kWh"), "{listed}");
+    assert!(listed.contains("latest register 1209.420"), "{listed}");
 }
 
 /// `sharepay reading list | head -0` closes the pipe before the first
@@ -155,7 +155,7 @@ fn import_splits_minutely_file() {
     ] {
         assert!(
             listed.contains(&format!(
-                "{meter}: queued 2881, accepted 0, flagged 0, rejected 0, latest {latest} kWh"
+                "{meter}: queued 2881, accepted 0, flagged 0, rejected 0, latest register {latest}"
             )),
             "{meter}: {listed}"
         );

@@ -124,7 +124,7 @@ async fn household_meter_and_sync_commands() {
     assert!(output.contains("rejected 1, still queued 0"), "{output}");
     let listed = reader.ok(&["reading", "list"]).await;
     assert!(
-        listed.contains("rejected: 2.5 kWh at 2011-11-26T08:00:00Z: no such resource"),
+        listed.contains("rejected: register 2.5 at 2011-11-26T08:00:00Z: no such resource"),
         "{listed}"
     );
 
