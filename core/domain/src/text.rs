@@ -1,7 +1,7 @@
 //! Rules for short texts that other people read: household names, bill
 //! providers, cardholder names and notes.
 
-/// Whether `c` may not appear in such a text. Control characters such as
+/// Returns whether `c` is rejected in such a text. Control characters such as
 /// line breaks break the layout of lists and logs. Bidirectional formatting
 /// characters make a text display in another order than it is stored, so
 /// that a provider stored as `RTL \u{202E}gnp.exe` reads as `RTL exe.png`.
@@ -13,8 +13,8 @@ pub fn is_hidden_char(c: char) -> bool {
         )
 }
 
-/// The message for a text that holds a character [`is_hidden_char`]
-/// refuses.
+/// Error message for a text that contains a character that
+/// [`is_hidden_char`] rejects.
 pub const HIDDEN_CHAR_MESSAGE: &str =
     "must not contain control characters (such as line breaks) or text direction marks";
 

@@ -810,8 +810,8 @@ async fn failed_refund_posts_nothing(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
-/// A meter reader reads meters for the household and owes no share, so a
-/// bill that names one is refused on that member's field.
+/// Checks that a bill naming a meter reader, who owes no share, is rejected
+/// on that member's field.
 async fn meter_reader_owes_no_share(backend: TestBackend) {
     let api = Api::start(&backend).await;
     let household = billed_household(&api).await;
@@ -846,8 +846,8 @@ async fn meter_reader_owes_no_share(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
-/// The API registers only cards the vault holds for the caller, stores the
-/// vault's display data, and takes a new expiry when a card is saved again.
+/// Checks that the API registers only the caller's cards at the vault,
+/// stores the vault's display data, and takes a new expiry on a re-save.
 async fn cards_are_checked_at_the_vault(backend: TestBackend) {
     let api = Api::start(&backend).await;
     let household = billed_household(&api).await;
@@ -893,8 +893,8 @@ async fn cards_are_checked_at_the_vault(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
-/// A card whose payment has no known outcome cannot be deleted, because
-/// the retry that finishes the payment needs it.
+/// Checks that a card whose payment has no known outcome is not deleted,
+/// because the retry that finishes the payment needs it.
 async fn card_of_pending_payment_stays(backend: TestBackend) {
     let api = Api::start(&backend).await;
     let household = approved_household(&api).await;
@@ -919,8 +919,8 @@ async fn card_of_pending_payment_stays(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
-/// A payment with a card the vault no longer holds charges nothing and
-/// leaves the charge open for another card, instead of staying pending.
+/// Checks that a payment with a card missing from the vault charges
+/// nothing and leaves the charge open for another card.
 async fn card_gone_from_vault_is_declined(backend: TestBackend) {
     let api = Api::start(&backend).await;
     let household = approved_household(&api).await;
@@ -961,8 +961,8 @@ async fn card_gone_from_vault_is_declined(backend: TestBackend) {
     api.server.shutdown().await;
 }
 
-/// A member who owes an open charge stays until it is paid: once removed,
-/// they could neither see nor pay it.
+/// Checks that a member who owes an open charge is not removed until it is
+/// paid, because a removed member could neither see nor pay it.
 async fn debtor_is_not_removed(backend: TestBackend) {
     let api = Api::start(&backend).await;
     let household = approved_household(&api).await;

@@ -83,8 +83,8 @@ impl VaultClient {
         }
     }
 
-    /// Returns the display data of a card of `user_id`; `NotFound` when
-    /// the vault holds no such card for that user.
+    /// Returns the display data of a card of `user_id`, or `NotFound` when
+    /// that user has no such card at the vault.
     pub async fn card(
         &self,
         user_id: UserId,

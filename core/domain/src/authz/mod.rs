@@ -43,7 +43,7 @@ impl Role {
         !matches!(self, Role::SystemAdministrator)
     }
 
-    /// Whether a member with this role may owe a share of a bill. Meter
+    /// Returns whether a member with this role may owe a share of a bill. Meter
     /// readers read meters for the household and pay nothing.
     pub const fn owes_bill_shares(&self) -> bool {
         matches!(self, Role::PrimaryPayer | Role::Participant)

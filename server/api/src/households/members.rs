@@ -135,7 +135,7 @@ pub async fn accept_invitation(
     let (result, reason) = match outcome {
         AcceptOutcome::Accepted(member) => (Ok(member), "accepted"),
         AcceptOutcome::Unknown => (Err(ApiError::NotFound), "unknown code"),
-        // Whoever holds a valid code may learn what became of it. An
+        // A caller with a valid code may learn what became of it. An
         // invitee who finds their code used by someone else should know,
         // so that the household can remove that person.
         AcceptOutcome::Expired => (

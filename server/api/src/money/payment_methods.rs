@@ -1,7 +1,7 @@
 //! Saved cards. The phone requests a single-use intake token, posts the
 //! card with it straight to the vault, and registers the vault's `tok_`
-//! token here. The API asks the vault which card of the caller the token
-//! stands for and stores the vault's display data. It never receives a
+//! token here. The API looks the token up at the vault for the caller and
+//! stores the vault's display data. It never receives a
 //! card number, and deleting a saved card deletes it at the vault too.
 
 use axum::Json;
@@ -100,9 +100,9 @@ pub async fn issue_intake_token(
     security(("bearer" = [])),
     request_body = RegisterPaymentMethodRequest,
     responses(
-        (status = 200, description = "This card was already saved: the existing payment method, with the expiry the vault now holds.", body = PaymentMethodResponse),
+        (status = 200, description = "This card was already saved: the existing payment method, with the vault's current expiry.", body = PaymentMethodResponse),
         (status = 201, description = "The saved card, with display data only.", body = PaymentMethodResponse),
-        (status = 400, description = "A field is invalid, the card has expired, or the vault holds no such card of the caller; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field is invalid, the card has expired, or the vault has no such card for the caller; `errors` names each field.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The session needs a recent MFA check (`step-up-required`); pass one with /v1/me/step-up and retry. Or the device first signed in less than the configured window ago (`new-device-payment-change`); save the card from an older device or after the time in `detail`.", body = Problem, content_type = "application/problem+json"),
     )
@@ -131,9 +131,9 @@ pub async fn register_payment_method(
     request
         .validate(today.year().clamp(0, 9999) as u16, u8::from(today.month()))
         .map_err(ApiError::invalid_fields)?;
-    // The vault says which card the token stands for. A token of another
-    // user's card is unknown to it for this caller, and the display data
-    // stored is the vault's, not what the phone sent.
+    // Look the token up at the vault for this caller. Another user's token
+    // is not found, and the stored display data is the vault's, not what
+    // the phone sent.
     let card = match state
         .vault
         .card(UserId(caller.user_id), &request.vault_token)

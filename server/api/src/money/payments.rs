@@ -181,7 +181,7 @@ impl PaymentJob {
             // releases the key when the card is missing, so nothing was
             // charged, and a retry cannot charge a token it does not hold.
             Err(ServiceError::NotFound) => {
-                tracing::warn!(payment_id = %payment.id, "the vault holds no such card for the payer");
+                tracing::warn!(payment_id = %payment.id, "the vault has no card with this token for the payer");
                 Some(Decision {
                     status: PaymentStatus::Declined,
                     decline_reason: Some(CARD_NOT_AT_VAULT.to_owned()),

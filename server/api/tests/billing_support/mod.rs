@@ -258,7 +258,7 @@ pub async fn save_card(api: &Api, caller: &Caller, number: &str) -> String {
             Some(&registration(&card)),
         )
         .await;
-    // 200 answers a card this user saved before.
+    // 200 means this user saved the card before.
     assert!(
         [StatusCode::CREATED, StatusCode::OK].contains(&status),
         "{status}: {method}"
@@ -266,7 +266,8 @@ pub async fn save_card(api: &Api, caller: &Caller, number: &str) -> String {
     method["payment_method_id"].as_str().expect("id").to_owned()
 }
 
-/// The body of `POST /v1/payment-methods` for the vault's `card` response.
+/// Builds the body of `POST /v1/payment-methods` from the vault's `card`
+/// response.
 pub fn registration(card: &Value) -> Value {
     json!({
         "vault_token": card["token"],

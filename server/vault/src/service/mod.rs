@@ -190,8 +190,8 @@ impl VaultHandle {
     }
 
     /// Returns the display data of the card `token` of `user_id`, so that
-    /// the API registers what the vault holds rather than what a phone
-    /// sent. `NotFound` when the vault holds no such card for that user.
+    /// the API registers the vault's data rather than what a phone sent.
+    /// Returns `NotFound` when that user has no such card at the vault.
     pub async fn card(
         &self,
         user_id: UserId,
